@@ -1,0 +1,75 @@
+"""What spiders hand to the pipelines, and what the pipelines pass along.
+
+A spider yields a :class:`Page` (raw bytes, as fetched) or a :class:`Skipped`
+(why a document could not be used). Extraction turns a Page into an
+:class:`Article`, or into a Skipped; the later stages pass Skipped items
+through untouched so that the store stage records every document one way or
+the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Page:
+    url: str
+    body: bytes
+    #: "html" or "text": how the body is to be read.
+    kind: str
+    #: The HTTP Content-Type header, when there was one (it may name a charset).
+    content_type: str | None = None
+    #: Where the page came from when it declares no canonical URL: the host for
+    #: web pages, the parent folder for local files.
+    source: str = ""
+
+
+@dataclass
+class Skipped:
+    url: str
+    #: A short, stable code (``too-large``, ``binary``, ``http-404``...), used
+    #: in stats names and in the ``skipped`` table.
+    reason: str
+    #: A sentence for humans: what exactly was wrong.
+    detail: str = ""
+
+
+@dataclass
+class Paragraph:
+    #: Index of the paragraph in the document as extracted, before anything
+    #: was removed; removals refer to the same numbering.
+    position: int
+    text: str
+
+
+@dataclass
+class Removal:
+    position: int
+    text: str
+    #: ``boilerplate``, ``dangling-heading``, ``pattern``, ``repeat``...
+    reason: str
+    #: For repeats: the position of the paragraph this one repeats.
+    match_position: int | None = None
+
+
+@dataclass
+class Article:
+    url: str
+    kind: str
+    source: str
+    paragraphs: list[Paragraph]
+    removed: list[Removal] = field(default_factory=list)
+    canonical_url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    language: str | None = None
+    sitename: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p.text for p in self.paragraphs)
+
+    def remove(self, paragraph: Paragraph, reason: str, match_position: int | None = None) -> None:
+        self.removed.append(Removal(paragraph.position, paragraph.text, reason, match_position))

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.items import Page, Skipped
+from crawler.spiders import SieveSpider, SpiderArgumentError
+
+logger = logging.getLogger(__name__)
+
+KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".xhtml": "html"}
+
+
+def kind_of(path: Path) -> str | None:
+    """``html``, ``text`` or None, from the file name (``.gz`` looked through)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return KINDS.get(suffixes[-1]) if suffixes else None
+
+
+class FilesSpider(SieveSpider):
+    """Read articles from local files.
+
+    Arguments (``-a name=value``):
+
+    ``path``
+        A file, or a folder searched recursively in sorted order. Hidden
+        files and folders (names starting with a dot) are left out.
+    ``glob``
+        Optional: only files whose name matches this pattern (``*.html``).
+
+    Files ending in ``.txt`` or ``.text`` are read as plain text, ``.html``,
+    ``.htm`` and ``.xhtml`` as HTML, each also gzipped (``.gz``). Files of
+    other types, and files larger than ``SIEVE_MAX_BYTES``, are recorded as
+    skipped without being read. The files are fetched as ``file://``
+    requests, so settings, stats and pipelines apply as for web pages.
+    """
+
+    name = "files"
+    # One file at a time: the files then reach the pipeline in sorted order,
+    # so a run over the same folder is repeatable.
+    custom_settings = {"CONCURRENT_REQUESTS": 1}
+
+    def __init__(self, path: str | None = None, glob: str | None = None, **kwargs: Any):
+        super().__init__(path=path, glob=glob, **kwargs)
+        if not path:
+            raise SpiderArgumentError("give the files to read with -a path=FILE_OR_FOLDER")
+        self.root = Path(path).expanduser()
+        if not self.root.exists():
+            raise SpiderArgumentError(f"path does not exist: {path}")
+        self.glob = glob
+
+    def files(self) -> Iterator[Path]:
+        if self.root.is_file():
+            yield self.root
+            return
+        for folder, subfolders, names in os.walk(self.root):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for name in sorted(names):
+                if not name.startswith(".") and (not self.glob or fnmatch.fnmatch(name, self.glob)):
+                    yield Path(folder, name)
+
+    async def start(self) -> AsyncIterator[Any]:
+        max_bytes = self.settings.getint("SIEVE_MAX_BYTES")
+        for path in self.files():
+            url = path.resolve().as_uri()
+            kind = kind_of(path)
+            if kind is None:
+                yield Skipped(url, "unsupported-type", f"{''.join(path.suffixes) or 'no extension'} is not a text or HTML file")
+                continue
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                yield Skipped(url, "unreadable", str(exc))
+                continue
+            if size > max_bytes:
+                yield Skipped(url, "too-large", f"{size} bytes is more than SIEVE_MAX_BYTES ({max_bytes})")
+                continue
+            yield Request(url, callback=self.parse, errback=self.unreadable, cb_kwargs={"kind": kind})
+
+    def parse(self, response: Response, kind: str) -> Iterator[Page]:
+        path = Path(response.url.removeprefix("file://"))
+        yield Page(url=response.url, body=response.body, kind=kind, source=path.parent.name)
+
+    def unreadable(self, failure: Failure) -> Iterator[Skipped]:
+        yield Skipped(failure.request.url, "unreadable", str(failure.value))

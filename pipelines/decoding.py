@@ -1,0 +1,166 @@
+"""From the bytes of a fetched document to text, or to a clear reason why not.
+
+Used by the extraction stage. The order of evidence for the encoding is the
+browser's: byte-order mark, HTTP header, ``<meta charset>`` (HTML only), then
+UTF-8 if the bytes are valid UTF-8, else Windows-1252. Statistical guessing
+is left out on purpose: on short Latin-1 texts it picks cp1250 or cp1006 and
+turns "crème brûlée" into "crčme brűlée".
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+import zlib
+
+from w3lib.encoding import html_to_unicode, http_content_type_encoding, resolve_encoding
+
+
+class Unreadable(ValueError):
+    """The document cannot be turned into text; ``reason`` is a short code."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+# Formats that turn up under text-like names or with text content types.
+MAGIC_NUMBERS = {
+    b"%PDF-": "a PDF document",
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"GIF87a": "a GIF image",
+    b"GIF89a": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"PK\x03\x04": "a ZIP archive (or an Office document)",
+    b"\x7fELF": "an ELF executable",
+    b"BZh": "a bzip2 archive",
+    b"\xfd7zXZ\x00": "an xz archive",
+    b"SQLite format 3\x00": "an SQLite database",
+    b"RIFF": "a RIFF media file",
+    b"OggS": "an Ogg media file",
+    b"ID3": "an MP3 file",
+}
+
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+# C0 controls other than tab, newline, vertical tab, form feed and carriage
+# return, DEL and the C1 controls: they do not belong in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# A text with more than this share of control characters is binary data.
+MAX_CONTROL_SHARE = 0.01
+
+
+def gunzip(data: bytes, max_bytes: int) -> bytes:
+    """Decompress gzip data (possibly several members), refusing to produce
+    more than ``max_bytes`` and refusing a stream that stops early."""
+    out = bytearray()
+    while data:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out += inflater.decompress(data, max_bytes + 1 - len(out))
+        except zlib.error as exc:
+            raise Unreadable("bad-gzip", f"the gzip data is corrupt ({exc})") from None
+        if len(out) > max_bytes:
+            raise Unreadable("too-large", f"it decompresses to more than {max_bytes} bytes")
+        if not inflater.eof:
+            raise Unreadable("truncated-gzip", "the gzip data ends before the end of the stream")
+        data = inflater.unused_data.lstrip(b"\x00")
+        if data and not data.startswith(GZIP_MAGIC):
+            raise Unreadable("bad-gzip", "there are stray bytes after the gzip data")
+    return bytes(out)
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """Name the binary format ``data`` starts with, if it is a known one."""
+    for magic, name in MAGIC_NUMBERS.items():
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def _bom_encoding(data: bytes) -> str | None:
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            return encoding
+    return None
+
+
+def _looks_like_utf16(data: bytes) -> str | None:
+    """UTF-16 without a byte-order mark: mostly-ASCII text leaves a NUL in
+    every other byte."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _utf8_or_cp1252(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    if resolve_encoding(encoding) == "cp1252":
+        # Five bytes are undefined in cp1252; read them as Latin-1 (C1
+        # controls) rather than failing or inserting U+FFFD.
+        return data.decode("cp1252", errors="latin1fallback")
+    return data.decode(encoding, errors="replace")
+
+
+def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    bad = error.object[error.start : error.end]
+    return bytes(bad).decode("latin-1"), error.end
+
+
+codecs.register_error("latin1fallback", _latin1_fallback)
+
+
+def decode(data: bytes, *, html: bool, content_type: str | None = None) -> str:
+    """Return ``data`` as text, or raise :class:`Unreadable`.
+
+    The result has no NUL or other control characters (SQLite and downstream
+    tools choke on them) and normalised newlines.
+    """
+    if not data.strip():
+        raise Unreadable("empty", "the document is empty or only whitespace")
+    binary = sniff_binary(data)
+    if binary:
+        raise Unreadable("binary", f"the content is {binary}, not text")
+
+    declared = _bom_encoding(data) or http_content_type_encoding(content_type)
+    if not declared and b"\x00" in data and (utf16 := _looks_like_utf16(data)):
+        # Re-encode with a UTF-8 BOM so that both paths below read it right.
+        data = codecs.BOM_UTF8 + data.decode(utf16, errors="replace").encode("utf-8")
+    if html:
+        # w3lib follows BOM, header and <meta charset>, in that order.
+        _, text = html_to_unicode(content_type, data, auto_detect_fun=_utf8_or_cp1252)
+    else:
+        text = _decode(data, _bom_encoding(data) or declared or _utf8_or_cp1252(data))
+    text = text.lstrip("\ufeff")
+
+    controls = len(_CONTROL.findall(text))
+    if controls > MAX_CONTROL_SHARE * len(text):
+        raise Unreadable("binary", f"{controls} of {len(text)} characters are control characters")
+    text = _CONTROL.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise Unreadable("empty", "the document is empty or only whitespace")
+    return unicodedata.normalize("NFC", text)

@@ -1,0 +1,84 @@
+"""Repeat stage: a paragraph that repeats an earlier paragraph of the same
+article is removed; the first occurrence keeps its place.
+
+Scrapers and CMS templates often print a paragraph twice. Two paragraphs are
+repeats when the MinHash estimate of the Jaccard similarity of their
+normalised character shingles reaches ``SIEVE_REPEAT_THRESHOLD``. A short
+paragraph (under ``SIEVE_REPEAT_MIN_WORDS`` words) has too few shingles for
+an estimate to mean much, so it counts as a repeat only when its normalised
+text is identical to an earlier one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from crawler.items import Article, Paragraph
+from pipelines import fingerprints
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+
+class RepeatFinder:
+    def __init__(self, threshold: float = 0.8, min_words: int = 8):
+        self.threshold = threshold
+        self.min_words = min_words
+
+    def find(self, paragraphs: list[Paragraph]) -> dict[int, int]:
+        """Map the index of each repeat to the index of the paragraph it repeats."""
+        normalized = [fingerprints.normalize(p.text) for p in paragraphs]
+        long = [i for i, text in enumerate(normalized) if len(text.split()) >= self.min_words]
+        signatures = fingerprints.signatures([fingerprints.shingles(normalized[i]) for i in long])
+        similarity = fingerprints.similarity_matrix(signatures)
+        row = {index: n for n, index in enumerate(long)}
+
+        repeats: dict[int, int] = {}
+        first_exact: dict[str, int] = {}
+        kept_long: list[int] = []
+        for i, text in enumerate(normalized):
+            if i not in row:
+                if text in first_exact:
+                    repeats[i] = first_exact[text]
+                else:
+                    first_exact[text] = i
+                continue
+            match = next((k for k in kept_long if similarity[row[k], row[i]] >= self.threshold), None)
+            if match is None:
+                kept_long.append(i)
+            else:
+                repeats[i] = match
+        return repeats
+
+
+class RepeatPipeline:
+    def __init__(self, stats: StatsCollector, finder: RepeatFinder):
+        self.stats = stats
+        self.finder = finder
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        finder = RepeatFinder(
+            threshold=settings.getfloat("SIEVE_REPEAT_THRESHOLD"),
+            min_words=settings.getint("SIEVE_REPEAT_MIN_WORDS"),
+        )
+        return cls(crawler.stats, finder)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        repeats = self.finder.find(item.paragraphs)
+        if repeats:
+            for index, match in repeats.items():
+                item.remove(item.paragraphs[index], "repeat", item.paragraphs[match].position)
+            item.paragraphs = [p for i, p in enumerate(item.paragraphs) if i not in repeats]
+            item.removed.sort(key=lambda r: r.position)
+            self.stats.inc_value("sieve/repeats/paragraphs_removed", len(repeats))
+        return item

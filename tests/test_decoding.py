@@ -1,0 +1,70 @@
+"""From bytes to text: encodings, binary data, gzip."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from pipelines.decoding import Unreadable, decode, gunzip
+
+DISH = "Le chef a préparé une crème brûlée pour le dîner."
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1", "cp1252"])
+def test_plain_text_comes_out_right_in_every_encoding(encoding):
+    assert decode(DISH.encode(encoding), html=False) == DISH
+
+
+def test_html_meta_charset_is_respected():
+    html = f'<html><head><meta charset="windows-1251"></head><body><p>Привет, мир. {DISH}</p></body></html>'
+    data = html.replace(DISH, "").encode("cp1251")
+    assert "Привет, мир." in decode(data, html=True)
+
+
+def test_http_header_charset_wins_over_guessing():
+    assert decode("Grüße".encode("iso-8859-15"), html=False, content_type="text/plain; charset=iso-8859-15") == "Grüße"
+
+
+def test_latin1_html_without_declaration_is_read_as_windows_1252():
+    assert DISH in decode(f"<p>{DISH}</p>".encode("latin-1"), html=True)
+
+
+def test_stray_nul_bytes_are_dropped():
+    text = ("A long line of ordinary text. " * 20) + "\x00" + "The end."
+    assert "\x00" not in decode(text.encode(), html=False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x89PNG\r\n\x1a\n" + bytes(200), b"%PDF-1.7\n%\xe2\xe3", bytes(range(256)) * 4],
+    ids=["png", "pdf", "random"],
+)
+def test_binary_data_is_unreadable_as_binary(data):
+    with pytest.raises(Unreadable) as error:
+        decode(data, html=True)
+    assert error.value.reason == "binary"
+
+
+@pytest.mark.parametrize("data", [b"", b" \n\t \r\n"], ids=["empty", "whitespace"])
+def test_empty_documents_are_unreadable_as_empty(data):
+    with pytest.raises(Unreadable) as error:
+        decode(data, html=False)
+    assert error.value.reason == "empty"
+
+
+def test_gzip_round_trip():
+    assert gunzip(gzip.compress(DISH.encode()), 1000) == DISH.encode()
+
+
+def test_truncated_gzip_is_refused():
+    data = gzip.compress(DISH.encode() * 50)
+    with pytest.raises(Unreadable) as error:
+        gunzip(data[: len(data) // 2], 10_000)
+    assert error.value.reason == "truncated-gzip"
+
+
+def test_gzip_bomb_stops_at_the_size_limit():
+    with pytest.raises(Unreadable) as error:
+        gunzip(gzip.compress(bytes(10_000_000)), 1_000_000)
+    assert error.value.reason == "too-large"
