@@ -23,6 +23,9 @@ class Page:
     #: Where the page came from when it declares no canonical URL: the host for
     #: web pages, the parent folder for local files.
     source: str = ""
+    #: Set by spiders that also meet index and listing pages (site crawls,
+    #: sitemaps): the page is stored only if it reads as an article.
+    require_article: bool = False
 
 
 @dataclass

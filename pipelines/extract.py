@@ -16,6 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import htmldate
 import py3langid
 import trafilatura
 
@@ -30,9 +31,11 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
+# trafilatura warns "discarding data" for every page it finds no text in;
+# Sieve records those pages as skipped, with the reason, itself.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
-HTML_LANG = re.compile(r"""<html\b[^>]*?\blang\s*=\s*["']?([A-Za-z]{2,3})\b""", re.IGNORECASE)
 # Language detection on less text than this is mostly noise.
 DETECT_LANGUAGE_MIN_CHARS = 100
 
@@ -77,12 +80,37 @@ def detect_language(text: str, declared: str | None = None) -> str | None:
     return declared
 
 
-class Extractor:
-    """Page in, Article out; raises :class:`Unreadable` for what cannot be read."""
+def link_density(lines: list[str], anchor_texts: set[str]) -> float:
+    """Share of the extracted characters that are in lines which are, whole,
+    the text of a link: high on listing pages, whose "text" is headlines."""
+    total = sum(len(line) for line in lines)
+    linked = sum(len(line) for line in lines if line.casefold() in anchor_texts)
+    return linked / total if total else 0.0
 
-    def __init__(self, max_bytes: int, favor_precision: bool = False):
+
+class Extractor:
+    """Page in, Article out; raises :class:`Unreadable` for what cannot be read.
+
+    A page that must be an article (site crawls, sitemaps) is one where all of
+    these hold; anything else is an index or listing page (``not-an-article``):
+
+    - its ``og:type``, if it declares one, names an article;
+    - trafilatura extracts at least ``min_article_chars`` characters from it;
+    - at most ``max_link_density`` of those characters are in lines that are
+      the text of a link on the page.
+    """
+
+    def __init__(
+        self,
+        max_bytes: int,
+        favor_precision: bool = False,
+        min_article_chars: int = 400,
+        max_link_density: float = 0.5,
+    ):
         self.max_bytes = max_bytes
         self.favor_precision = favor_precision
+        self.min_article_chars = min_article_chars
+        self.max_link_density = max_link_density
 
     def extract(self, page: Page) -> Article:
         body = page.body
@@ -104,8 +132,15 @@ class Extractor:
         return article
 
     def _from_html(self, page: Page, html: str) -> Article:
+        tree = trafilatura.load_html(html)
+        if tree is None:
+            raise Unreadable("no-text", "the HTML could not be parsed")
+        og_type = (tree.xpath("string(//meta[@property='og:type']/@content)") or "").strip().lower()
+        declared_language = (tree.xpath("string(/html/@lang)") or "").strip()[:2].lower() or None
+        anchor_texts = {collapse(a.text_content()).casefold() for a in tree.iter("a")} if page.require_article else set()
+        # bare_extraction works on a copy of the tree it is given.
         document = trafilatura.bare_extraction(
-            html,
+            tree,
             url=page.url,
             with_metadata=True,
             include_comments=False,
@@ -115,10 +150,15 @@ class Extractor:
         )
         lines = [collapse(line) for line in (document.text or "").split("\n")] if document else []
         lines = [line for line in lines if line]
+        if page.require_article:
+            self._check_article(og_type, lines, anchor_texts)
         if not lines:
             raise Unreadable("no-text", "trafilatura found no article text in the page")
         # trafilatura falls back to the URL it was given when the page declares none.
         canonical = document.url if document.url and document.url != page.url else None
+        published = document.date or htmldate.find_date(
+            tree, url=page.url, original_date=False, extensive_search=True, outputformat="%Y-%m-%d"
+        )
         article = Article(
             url=page.url,
             kind="html",
@@ -127,12 +167,21 @@ class Extractor:
             canonical_url=canonical,
             title=document.title or None,
             author=document.author or None,
-            published=document.date or None,
+            published=published or None,
             sitename=document.sitename or None,
         )
-        declared = HTML_LANG.search(html[:20000])
-        article.language = detect_language(article.text, declared.group(1).lower() if declared else None)
+        article.language = detect_language(article.text, declared_language)
         return article
+
+    def _check_article(self, og_type: str, lines: list[str], anchor_texts: set[str]) -> None:
+        if og_type and "article" not in og_type:
+            raise Unreadable("not-an-article", f"its og:type is {og_type!r}")
+        chars = sum(len(line) for line in lines)
+        if chars < self.min_article_chars:
+            raise Unreadable("not-an-article", f"only {chars} characters of text (fewer than {self.min_article_chars})")
+        density = link_density(lines, anchor_texts)
+        if density > self.max_link_density:
+            raise Unreadable("not-an-article", f"{density:.0%} of its text is link text")
 
 
 class ExtractPipeline:
@@ -146,6 +195,8 @@ class ExtractPipeline:
         extractor = Extractor(
             max_bytes=settings.getint("SIEVE_MAX_BYTES"),
             favor_precision=settings.getbool("SIEVE_FAVOR_PRECISION"),
+            min_article_chars=settings.getint("SIEVE_MIN_ARTICLE_CHARS"),
+            max_link_density=settings.getfloat("SIEVE_MAX_LINK_DENSITY"),
         )
         return cls(crawler.stats, extractor)
 

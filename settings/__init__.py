@@ -22,12 +22,32 @@ FEED_EXPORT_ENCODING = "utf-8"
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# Manners on the web. The User-Agent is "Sieve/<version> (+SIEVE_CONTACT)"
+# unless USER_AGENT is set. AutoThrottle adapts the delay to how fast each
+# site answers; there are never more than two requests at once to one site.
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "Sieve"
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 0.5
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_TIMEOUT = 30
+# DOWNLOAD_MAXSIZE follows SIEVE_MAX_BYTES unless set.
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+
 # --- Sieve ---------------------------------------------------------------
 
 #: The SQLite database the articles go to (created when missing).
 SIEVE_DB = "sieve.db"
 #: Documents larger than this (after decompression) are skipped, not read.
 SIEVE_MAX_BYTES = 10 * 1024 * 1024
+#: A URL or e-mail address for site owners, sent in the User-Agent.
+SIEVE_CONTACT = ""
 
 #: Passed to trafilatura: fewer stray lines, at the risk of losing some text.
 SIEVE_FAVOR_PRECISION = False
@@ -45,3 +65,10 @@ SIEVE_REPEAT_MIN_WORDS = 8
 SIEVE_STORE_BATCH = 100
 #: ...and no write transaction stays open longer than this many seconds.
 SIEVE_STORE_FLUSH_SECONDS = 1.0
+
+#: Site crawls and sitemaps store a page only if it reads as an article:
+#: at least this many characters of extracted text...
+SIEVE_MIN_ARTICLE_CHARS = 400
+#: ...of which at most this share is the text of links (listing pages are
+#: mostly headlines that link to articles).
+SIEVE_MAX_LINK_DENSITY = 0.5

@@ -106,3 +106,18 @@ def stages():
         return item
 
     return process
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The fixture news site, served on 127.0.0.1 for the tests of a module."""
+    from tests.fixture_site import SiteServer
+
+    server = SiteServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+#: Settings for crawling the local fixture site quickly: no politeness delays.
+FAST_WEB = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "SIEVE_MAX_BYTES": "200000", "SIEVE_CONTACT": "tests@sieve.invalid"}

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response
+
+from crawler.items import Skipped
+from crawler.spiders import SpiderArgumentError
+from crawler.web import WebSpider, feed_entries, is_web_url, parse_xml, read_url_list
+
+
+class FeedSpider(WebSpider):
+    """Fetch the articles that news feeds link to.
+
+    Arguments (``-a name=value``), one of:
+
+    ``url``
+        A feed: RSS 2.0, Atom, or RDF (RSS 1.0).
+    ``path``
+        A file listing feed URLs, one per line (``-`` for standard input);
+        blank lines and lines starting with ``#`` are ignored.
+
+    Every item link is fetched, whatever its host.
+    """
+
+    name = "feed"
+
+    def __init__(self, url: str | None = None, path: str | None = None, **kwargs: Any):
+        super().__init__(url=url, path=path, **kwargs)
+        if bool(url) == bool(path):
+            raise SpiderArgumentError("give one feed with -a url=... or a file of feeds with -a path=...")
+        self.feed_urls = [url] if url else read_url_list(path)
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.feed_urls:
+            if is_web_url(url):
+                yield Request(url, callback=self.parse_feed, errback=self.skip)
+            else:
+                yield Skipped(url, "bad-url", "not an http or https URL")
+
+    def parse_feed(self, response: Response) -> Iterator[Request | Skipped]:
+        root = parse_xml(response.body)
+        entries = feed_entries(root, response.url) if root is not None else None
+        if entries is None:
+            yield Skipped(response.url, "bad-feed", "not an RSS, Atom or RDF feed")
+            return
+        yield from self.checked_requests(entry.url for entry in entries)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.sitemap import sitemap_urls_from_robots
+
+from crawler.items import Skipped
+from crawler.spiders import SpiderArgumentError
+from crawler.web import WebSpider, is_web_url, parse_xml, since_argument, sitemap_entries
+
+
+class SitemapSpider(WebSpider):
+    """Fetch the pages a sitemap lists.
+
+    Arguments (``-a name=value``):
+
+    ``url``
+        A sitemap, a sitemap index, a news sitemap (also gzipped), or a
+        ``robots.txt`` whose ``Sitemap:`` lines name them.
+    ``since``
+        Optional ``YYYY-MM-DD``: leave out entries whose ``lastmod`` (or news
+        publication date) is older, and sitemaps of an index whose
+        ``lastmod`` is older. Entries without a date are fetched.
+
+    Sitemaps often list section and tag pages too, so only pages that read
+    as articles are stored, as in the ``site`` spider.
+    """
+
+    name = "sitemap"
+    require_article = True
+
+    def __init__(self, url: str | None = None, since: str | None = None, **kwargs: Any):
+        super().__init__(url=url, since=since, **kwargs)
+        if not url or not is_web_url(url):
+            raise SpiderArgumentError("give the sitemap with -a url=http(s)://...")
+        self.sitemap_url = url
+        self.since = since_argument(since)
+
+    async def start(self) -> AsyncIterator[Any]:
+        yield Request(self.sitemap_url, callback=self.parse_sitemap, errback=self.skip)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request | Skipped]:
+        if response.url.endswith("/robots.txt"):
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+                yield Request(url, callback=self.parse_sitemap, errback=self.skip)
+            return
+        body = response.body
+        if gzip_magic_number(response):
+            body = gunzip(body, max_size=self.settings.getint("SIEVE_MAX_BYTES"))
+        root = parse_xml(body)
+        kind, entries = sitemap_entries(root) if root is not None else ("", [])
+        if not kind:
+            yield Skipped(response.url, "bad-sitemap", "not a sitemap or sitemap index")
+            return
+        for entry in entries:
+            if self.since and entry.date and entry.date[:10] < self.since:
+                self.crawler.stats.inc_value("sieve/sitemap/older_than_since")
+                continue
+            if kind == "sitemapindex":
+                yield Request(entry.url, callback=self.parse_sitemap, errback=self.skip)
+            else:
+                yield from self.checked_requests([entry.url])
