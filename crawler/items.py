@@ -10,6 +10,7 @@ the other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -52,8 +53,35 @@ class Removal:
     text: str
     #: ``boilerplate``, ``dangling-heading``, ``pattern``, ``repeat``...
     reason: str
-    #: For repeats: the position of the paragraph this one repeats.
+    #: For repeats and site boilerplate: the position of the paragraph this
+    #: one matched (in ``match_article`` for site boilerplate).
     match_position: int | None = None
+    #: For site boilerplate: the id of another article holding the paragraph.
+    match_article: int | None = None
+
+
+@dataclass
+class Holder:
+    """A stored article's paragraph, as found in the dedup index."""
+
+    article_id: int
+    position: int
+    text: str
+
+
+@dataclass
+class NewBoilerplate:
+    """A paragraph that has just reached the site-boilerplate count: to be
+    recorded, and removed from the stored articles that hold it."""
+
+    text: str
+    keys: list[int]
+    holders: list[Holder]
+    #: Where it stands in the new article...
+    position: int
+    #: ...and in the earliest stored non-duplicate article holding it.
+    first_article: int
+    first_position: int
 
 
 @dataclass
@@ -69,10 +97,22 @@ class Article:
     published: str | None = None
     language: str | None = None
     sitename: str | None = None
+    #: MinHash signatures of the kept paragraphs long enough to have one, by
+    #: position (from the repeat stage, reused by cross-document dedup).
+    signatures: dict[int, Any] = field(default_factory=dict)
+    #: Cross-document dedup: the stored article this one nearly duplicates...
+    duplicate_of: int | None = None
+    #: ...this article's LSH keys and its paragraphs' keys (by position)...
+    article_keys: list[int] = field(default_factory=list)
+    paragraph_keys: dict[int, list[int]] = field(default_factory=dict)
+    #: ...and the paragraphs it has shown to be site boilerplate.
+    new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
 
     @property
     def text(self) -> str:
         return "\n\n".join(p.text for p in self.paragraphs)
 
-    def remove(self, paragraph: Paragraph, reason: str, match_position: int | None = None) -> None:
-        self.removed.append(Removal(paragraph.position, paragraph.text, reason, match_position))
+    def remove(
+        self, paragraph: Paragraph, reason: str, match_position: int | None = None, match_article: int | None = None
+    ) -> None:
+        self.removed.append(Removal(paragraph.position, paragraph.text, reason, match_position, match_article))

@@ -9,19 +9,32 @@ create it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
+
+from pipelines import fingerprints
+from pipelines.corpus import CorpusIndex, article_keys, paragraph_keys
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
 
 class SchemaTooNew(RuntimeError):
+    pass
+
+
+class SchemeMismatch(RuntimeError):
     pass
 
 
@@ -42,6 +55,12 @@ def connect(path: str | Path, busy_timeout: float = 60.0) -> sqlite_utils.Databa
     conn.execute("PRAGMA foreign_keys=ON")
     db = sqlite_utils.Database(conn)
     migrate(db)
+    scheme = db.execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()[0]
+    if scheme != fingerprints.SCHEME:
+        raise SchemeMismatch(
+            f"{path} holds MinHash signatures made as {scheme!r}, but this Sieve makes {fingerprints.SCHEME!r}; "
+            "they cannot be compared. Use a new database, or the Sieve version that made this one."
+        )
     return db
 
 
@@ -146,4 +165,134 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial]
+def _v2_cross_document_dedup(db: sqlite_utils.Database) -> None:
+    """cross-document dedup: kept paragraphs, LSH bands, site boilerplate, clean_articles"""
+    db["removed"].add_column("match_article_id", int, fk="articles", fk_col="id")
+    db["articles"].create_index(["duplicate_of"])
+    db.execute("CREATE VIEW clean_articles AS SELECT * FROM articles WHERE duplicate_of IS NULL")
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["meta"].insert({"key": "minhash_scheme", "value": fingerprints.SCHEME})
+    db.executescript(
+        """
+        CREATE TABLE paragraphs (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            keys BLOB NOT NULL,
+            PRIMARY KEY (article_id, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE paragraph_bands (
+            key INTEGER NOT NULL,
+            article_id INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (key, article_id, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE article_keys (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id),
+            keys BLOB NOT NULL
+        );
+        CREATE TABLE article_bands (
+            key INTEGER NOT NULL,
+            article_id INTEGER NOT NULL,
+            PRIMARY KEY (key, article_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE site_boilerplate (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            text TEXT NOT NULL,
+            first_article_id INTEGER REFERENCES articles(id),
+            first_position INTEGER,
+            run_id INTEGER REFERENCES runs(id),
+            found_at TEXT NOT NULL
+        );
+        CREATE INDEX site_boilerplate_source ON site_boilerplate(source);
+        CREATE TABLE boilerplate_bands (
+            key INTEGER NOT NULL,
+            boilerplate_id INTEGER NOT NULL REFERENCES site_boilerplate(id),
+            PRIMARY KEY (key, boilerplate_id)
+        ) WITHOUT ROWID;
+        """
+    )
+    # Articles stored by version 1 join the index; their paragraph positions
+    # are their order in the stored text (version 1 kept no other).
+    index = CorpusIndex(db)
+    for article_id, source, text in db.execute("SELECT id, source, text FROM articles").fetchall():
+        texts = text.split("\n\n")
+        paragraphs = [(i, t, paragraph_keys(t, source, index.min_words)) for i, t in enumerate(texts)]
+        index.index_article(article_id, article_keys(texts), paragraphs)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_cross_document_dedup]
+
+
+class SieveDatabase:
+    """The database of one crawl, shared by the stages that use it: one
+    connection, and one write transaction at a time, which the stages that
+    read and then write (dedup, then store) share, so that what dedup read
+    is still true when store writes.
+
+    A transaction is committed after ``batch_size`` documents or
+    ``flush_seconds``, whichever comes first, so a second process writing to
+    the same database waits at most about that long (BEGIN IMMEDIATE waits
+    for the write lock up to the busy timeout).
+    """
+
+    _by_crawler: weakref.WeakKeyDictionary[Crawler, SieveDatabase] = weakref.WeakKeyDictionary()
+
+    def __init__(self, path: str, batch_size: int = 100, flush_seconds: float = 1.0, busy_timeout: float = 60.0):
+        self.path = path
+        self.batch_size = max(1, batch_size)
+        self.flush_seconds = flush_seconds
+        self.busy_timeout = busy_timeout
+        self.db: sqlite_utils.Database | None = None
+        self.pending = 0
+        self.flush_timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def for_crawler(cls, crawler: Crawler) -> SieveDatabase:
+        if crawler not in cls._by_crawler:
+            settings = crawler.settings
+            cls._by_crawler[crawler] = cls(
+                settings.get("SIEVE_DB"),
+                batch_size=settings.getint("SIEVE_STORE_BATCH"),
+                flush_seconds=settings.getfloat("SIEVE_STORE_FLUSH_SECONDS"),
+                busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"),
+            )
+        return cls._by_crawler[crawler]
+
+    def open(self) -> sqlite_utils.Database:
+        if self.db is None:
+            self.db = connect(self.path, busy_timeout=self.busy_timeout)
+        return self.db
+
+    def begin(self) -> sqlite_utils.Database:
+        """The connection, inside a write transaction."""
+        db = self.open()
+        if not db.conn.in_transaction:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                self.flush_timer = loop.call_later(self.flush_seconds, self.commit)
+        return db
+
+    def document_done(self) -> None:
+        self.pending += 1
+        if self.pending >= self.batch_size:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.flush_timer is not None:
+            self.flush_timer.cancel()
+            self.flush_timer = None
+        if self.db is not None and self.db.conn.in_transaction:
+            self.db.commit()
+        self.pending = 0
+
+    def close(self) -> None:
+        self.commit()
+        if self.db is not None:
+            self.db.close()
+            self.db = None

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from crawler.items import Article, Paragraph
 from pipelines import fingerprints
 
@@ -31,12 +33,18 @@ class RepeatFinder:
         self.threshold = threshold
         self.min_words = min_words
 
-    def find(self, paragraphs: list[Paragraph]) -> dict[int, int]:
-        """Map the index of each repeat to the index of the paragraph it repeats."""
+    def find(self, paragraphs: list[Paragraph]) -> tuple[dict[int, int], dict[int, np.ndarray]]:
+        """Map the index of each repeat to the index of the paragraph it
+        repeats; also return the MinHash signature of every paragraph that
+        has shingles (later stages build the article's from them)."""
         normalized = [fingerprints.normalize(p.text) for p in paragraphs]
-        long = [i for i, text in enumerate(normalized) if len(text.split()) >= self.min_words]
-        signatures = fingerprints.signatures([fingerprints.shingles(normalized[i]) for i in long])
-        similarity = fingerprints.similarity_matrix(signatures)
+        with_shingles = [i for i, p in enumerate(paragraphs) if fingerprints.paragraph_shingles(p.text)]
+        rows = fingerprints.signatures([fingerprints.paragraph_shingles(paragraphs[i].text) for i in with_shingles])
+        signature = dict(zip(with_shingles, rows))
+
+        long = [i for i, text in enumerate(normalized) if len(text.split()) >= self.min_words and i in signature]
+        rows = np.vstack([signature[i] for i in long]) if long else np.empty((0, fingerprints.NUM_PERM))
+        similarity = dict(zip(long, (rows[:, None, :] == rows[None, :, :]).mean(axis=2)))
         row = {index: n for n, index in enumerate(long)}
 
         repeats: dict[int, int] = {}
@@ -49,12 +57,12 @@ class RepeatFinder:
                 else:
                     first_exact[text] = i
                 continue
-            match = next((k for k in kept_long if similarity[row[k], row[i]] >= self.threshold), None)
+            match = next((k for k in kept_long if similarity[i][row[k]] >= self.threshold), None)
             if match is None:
                 kept_long.append(i)
             else:
                 repeats[i] = match
-        return repeats
+        return repeats, signature
 
 
 class RepeatPipeline:
@@ -74,7 +82,8 @@ class RepeatPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        repeats = self.finder.find(item.paragraphs)
+        repeats, signatures = self.finder.find(item.paragraphs)
+        item.signatures = {item.paragraphs[i].position: sig for i, sig in signatures.items() if i not in repeats}
         if repeats:
             for index, match in repeats.items():
                 item.remove(item.paragraphs[index], "repeat", item.paragraphs[match].position)

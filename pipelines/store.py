@@ -1,16 +1,13 @@
-"""Storage stage: articles, the paragraphs removed from them and the
-documents skipped go to the SQLite database (``SIEVE_DB``); each run is a
-row in ``runs``.
+"""Storage stage: articles, the paragraphs removed from them, the documents
+skipped and the dedup index go to the SQLite database (``SIEVE_DB``); each
+run is a row in ``runs``.
 
-Writes are grouped into transactions of up to ``SIEVE_STORE_BATCH`` items,
-and no transaction stays open longer than ``SIEVE_STORE_FLUSH_SECONDS``, so a
-second process writing to the same database never waits long.
+Writes share one transaction with the dedup stage's reads, committed in
+batches (see :class:`pipelines.database.SieveDatabase`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -19,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import Article, Skipped
+from crawler.items import Article, Removal, Skipped
 from pipelines import database
+from pipelines.corpus import CorpusIndex, content_hash
+from pipelines.database import SieveDatabase
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -32,89 +31,66 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 class StorePipeline:
-    def __init__(self, crawler: Crawler, path: str, batch_size: int, flush_seconds: float):
+    def __init__(self, crawler: Crawler, shared: SieveDatabase, min_words: int = 8):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.path = path
-        self.batch_size = max(1, batch_size)
-        self.flush_seconds = flush_seconds
-        self.db: sqlite_utils.Database | None = None
+        self.shared = shared
+        self.min_words = min_words
         self.run_id: int | None = None
-        self.pending = 0
-        self.flush_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        settings = crawler.settings
-        path = settings.get("SIEVE_DB")
-        if not path:
+        if not crawler.settings.get("SIEVE_DB"):
             raise NotConfigured("SIEVE_DB is empty")
-        pipeline = cls(
-            crawler,
-            path,
-            batch_size=settings.getint("SIEVE_STORE_BATCH"),
-            flush_seconds=settings.getfloat("SIEVE_STORE_FLUSH_SECONDS"),
-        )
+        pipeline = cls(crawler, SieveDatabase.for_crawler(crawler), crawler.settings.getint("SIEVE_REPEAT_MIN_WORDS"))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self) -> None:
-        self.db = database.connect(self.path)
+        db = self.shared.open()
         spider = self.crawler.spider
-        with database.write_transaction(self.db):
-            self.run_id = (
-                self.db["runs"]
-                .insert(
-                    {
-                        "spider": spider.name,
-                        "args": json.dumps(getattr(spider, "arguments", {}), sort_keys=True),
-                        "started_at": database.now(),
-                        "status": "running",
-                        "pid": os.getpid(),
-                    },
-                    alter=False,
-                )
-                .last_pk
-            )
+        with database.write_transaction(db):
+            record = {
+                "spider": spider.name,
+                "args": json.dumps(getattr(spider, "arguments", {}), sort_keys=True),
+                "started_at": database.now(),
+                "status": "running",
+                "pid": os.getpid(),
+            }
+            self.run_id = db["runs"].insert(record, alter=False).last_pk
         self.stats.set_value("sieve/run_id", self.run_id)
-        logger.info("Run %d writing to %s", self.run_id, os.path.abspath(self.path))
+        logger.info("Run %d writing to %s", self.run_id, os.path.abspath(self.shared.path))
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article):
-            self._begin()
-            self._store_article(item)
+            self._store_article(self.shared.begin(), item)
         elif isinstance(item, Skipped):
-            self._begin()
-            self._store_skipped(item)
+            self._store_skipped(self.shared.begin(), item)
         else:
             return item
-        self.pending += 1
-        if self.pending >= self.batch_size:
-            self._commit()
+        self.shared.document_done()
         return item
 
     def close_spider(self) -> None:
-        self._commit()
+        self.shared.commit()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.db is None:
+        if self.shared.db is None:
             return
         stats = self.stats.get_stats()
         logger.info(
-            "Sieve run %d: %d articles stored, %d paragraphs removed, %d documents skipped, in %s",
+            "Sieve run %d: %d articles stored (%d near-duplicates), %d paragraphs removed, %d documents skipped, in %s",
             self.run_id,
             stats.get("sieve/articles_stored", 0),
+            stats.get("sieve/dedup/near_duplicates", 0),
             sum(v for k, v in stats.items() if k.startswith("sieve/paragraphs_removed/")),
             sum(v for k, v in stats.items() if k.startswith("sieve/skipped/")),
-            self.path,
+            self.shared.path,
         )
-        with database.write_transaction(self.db):
-            self.db["runs"].update(
+        self.shared.commit()
+        with database.write_transaction(self.shared.db) as db:
+            db["runs"].update(
                 self.run_id,
                 {
                     "finished_at": database.now(),
@@ -122,26 +98,9 @@ class StorePipeline:
                     "stats": json.dumps(stats, default=str, sort_keys=True),
                 },
             )
-        self.db.close()
-        self.db = None
+        self.shared.close()
 
-    def _begin(self) -> None:
-        assert self.db is not None
-        if self.db.conn.in_transaction:
-            return
-        self.db.execute("BEGIN IMMEDIATE")
-        self.flush_timer = asyncio.get_running_loop().call_later(self.flush_seconds, self._commit)
-
-    def _commit(self) -> None:
-        if self.flush_timer is not None:
-            self.flush_timer.cancel()
-            self.flush_timer = None
-        if self.db is not None and self.db.conn.in_transaction:
-            self.db.commit()
-        self.pending = 0
-
-    def _store_article(self, article: Article) -> None:
-        assert self.db is not None
+    def _store_article(self, db: sqlite_utils.Database, article: Article) -> None:
         now = database.now()
         text = article.text
         record = {
@@ -155,19 +114,37 @@ class StorePipeline:
             "sitename": article.sitename,
             "text": text,
             "content_hash": content_hash(text),
+            "duplicate_of": article.duplicate_of,
             "last_seen": now,
             "run_id": self.run_id,
         }
-        row = self.db.execute("SELECT id FROM articles WHERE url = ?", [article.url]).fetchone()
-        if row:
-            article_id = row[0]
-            self.db["articles"].update(article_id, record)
-            self.db["removed"].delete_where("article_id = ?", [article_id])
+        index = CorpusIndex(db, self.min_words)
+        article_id = index.article_id(article.url)
+        if article_id is not None:
+            db["articles"].update(article_id, record)
+            db["removed"].delete_where("article_id = ?", [article_id])
             self.stats.inc_value("sieve/articles_updated")
         else:
             record["first_seen"] = now
-            article_id = self.db["articles"].insert(record, alter=False).last_pk
-        self.db["removed"].insert_all(
+            article_id = db["articles"].insert(record, alter=False).last_pk
+        self._insert_removals(db, article_id, article.removed)
+        index.index_article(
+            article_id,
+            article.article_keys,
+            [(p.position, p.text, article.paragraph_keys.get(p.position, [])) for p in article.paragraphs],
+        )
+        for found in article.new_boilerplate:
+            index.add_boilerplate(article.source, found, self.run_id, now)
+            for holder in found.holders:
+                if index.drop_paragraph(holder):
+                    removal = Removal(holder.position, holder.text, "site-boilerplate", found.position, article_id)
+                    self._insert_removals(db, holder.article_id, [removal])
+                    self.stats.inc_value("sieve/dedup/retroactive_removals")
+        db["skipped"].delete_where("url = ?", [article.url])
+        self.stats.inc_value("sieve/articles_stored")
+
+    def _insert_removals(self, db: sqlite_utils.Database, article_id: int, removals: list[Removal]) -> None:
+        db["removed"].insert_all(
             (
                 {
                     "article_id": article_id,
@@ -175,20 +152,18 @@ class StorePipeline:
                     "text": r.text,
                     "reason": r.reason,
                     "match_position": r.match_position,
+                    "match_article_id": r.match_article,
                 }
-                for r in article.removed
+                for r in removals
             ),
             alter=False,
         )
-        self.db["skipped"].delete_where("url = ?", [article.url])
-        self.stats.inc_value("sieve/articles_stored")
-        for r in article.removed:
+        for r in removals:
             self.stats.inc_value(f"sieve/paragraphs_removed/{r.reason}")
 
-    def _store_skipped(self, item: Skipped) -> None:
-        assert self.db is not None
+    def _store_skipped(self, db: sqlite_utils.Database, item: Skipped) -> None:
         logger.info("Skipped %s (%s): %s", item.url, item.reason, item.detail)
-        self.db["skipped"].upsert(
+        db["skipped"].upsert(
             {"url": item.url, "reason": item.reason, "detail": item.detail, "run_id": self.run_id, "at": database.now()},
             pk="url",
             alter=False,

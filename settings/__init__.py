@@ -13,6 +13,7 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.clean.CleanPipeline": 200,
     "pipelines.repeats.RepeatPipeline": 300,
+    "pipelines.neardup.CrossDedupPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
 
@@ -61,6 +62,18 @@ SIEVE_REPEAT_THRESHOLD = 0.8
 #: Paragraphs with fewer words than this are removed only as exact repeats.
 SIEVE_REPEAT_MIN_WORDS = 8
 
+#: Cross-document dedup (near-duplicate articles, site boilerplate) on or off.
+SIEVE_CROSS_DEDUP_ENABLED = True
+#: An article is a near-duplicate of a stored one at this Jaccard similarity
+#: of their shingles (exact, after LSH finds the candidates).
+SIEVE_NEAR_DUP_THRESHOLD = 0.8
+#: A paragraph near-identical in this many articles of one source (the new
+#: one included) is that site's boilerplate...
+SIEVE_SITE_BOILERPLATE_MIN = 3
+#: ...where near-identical means this Jaccard similarity (short paragraphs:
+#: identical once normalised).
+SIEVE_SITE_BOILERPLATE_SIMILARITY = 0.9
+
 #: Writes are committed in batches of this many documents...
 SIEVE_STORE_BATCH = 100
 #: ...and no write transaction stays open longer than this many seconds.
@@ -72,3 +85,5 @@ SIEVE_MIN_ARTICLE_CHARS = 400
 #: ...of which at most this share is the text of links (listing pages are
 #: mostly headlines that link to articles).
 SIEVE_MAX_LINK_DENSITY = 0.5
+#: How long a write waits for another process's write transaction.
+SIEVE_DB_BUSY_TIMEOUT = 60.0

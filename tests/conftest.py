@@ -92,15 +92,15 @@ def project_crawler(**overrides):
 
 @pytest.fixture
 def stages():
-    """The stages before storage, as configured in ITEM_PIPELINES, applied in
-    order to one item."""
+    """The document stages (those before the ones that use the database), as
+    configured in ITEM_PIPELINES, applied in order to one item."""
     from scrapy.utils.conf import build_component_list
     from scrapy.utils.misc import build_from_crawler, load_object
 
     def process(item, **overrides):
         crawler = project_crawler(**overrides)
         for path in build_component_list(crawler.settings.getwithbase("ITEM_PIPELINES")):
-            if path.startswith("pipelines.store."):
+            if path.startswith(("pipelines.neardup.", "pipelines.store.")):
                 continue
             item = build_from_crawler(load_object(path), crawler).process_item(item)
         return item

@@ -1,0 +1,456 @@
+"""Cross-document dedup benchmark: quality against exact Jaccard, speed, and
+start-up cost as the database grows.
+
+    python bench/dedup.py                       # quality, then scale at 1k, 10k, 100k
+    python bench/dedup.py --sizes 1000,10000    # a quicker scale run
+    python bench/dedup.py --skip-scale          # quality only
+
+The corpus is generated from real news text: the article bodies of the
+article-extraction benchmark (``../shared/bench/article-extraction``, read at
+run time, never copied), whole and recombined sentence by sentence into more
+articles. Into it go, with labels:
+
+- near-duplicate copies of articles at several word-edit rates, on other
+  sources (syndication) and on their own source;
+- in-body boilerplate lines of each source (a newsletter plug, a social
+  line, a disclaimer), in most of its articles, sometimes lightly varied;
+- quotes, each printed by exactly two articles of one source, which must stay.
+
+It goes through Sieve's own stages (clean, repeats, cross-document dedup,
+store) into a real SQLite file, and the result is scored against the exact
+Jaccard similarity of every pair of stored articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import scipy.sparse  # noqa: E402
+import xxhash  # noqa: E402
+from scrapy import Spider  # noqa: E402
+from scrapy.utils.test import get_crawler  # noqa: E402
+
+import settings as project_settings  # noqa: E402
+from crawler.items import Article, Paragraph  # noqa: E402
+from pipelines import fingerprints  # noqa: E402
+from pipelines.clean import CleanPipeline  # noqa: E402
+from pipelines.neardup import CrossDedupPipeline  # noqa: E402
+from pipelines.repeats import RepeatPipeline  # noqa: E402
+from pipelines.store import StorePipeline  # noqa: E402
+
+DATA = REPO.parent / "shared" / "bench" / "article-extraction" / "ground-truth.json"
+EDIT_RATES = [0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.10, 0.15, 0.25]
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
+
+
+# --- corpus -------------------------------------------------------------------
+
+
+@dataclass
+class Doc:
+    key: str
+    source: str
+    paragraphs: list[str]
+    labels: list[str]  # per paragraph: content, boilerplate, quote
+    copy_of: str | None = None
+    edit_rate: float | None = None
+
+
+def load_real_bodies(path: Path) -> list[list[str]]:
+    data = json.loads(path.read_text())
+    bodies = []
+    for entry in data.values():
+        paragraphs = [" ".join(p.split()) for p in entry["articleBody"].split("\n")]
+        paragraphs = [p for p in paragraphs if len(p.split()) >= 8]
+        if len(paragraphs) >= 4:
+            bodies.append(paragraphs)
+    return bodies
+
+
+class Generator:
+    def __init__(self, bodies: list[list[str]], seed: int, quotes: int = 0):
+        self.rng = random.Random(seed)
+        self.bodies = bodies
+        sentences = [s for body in bodies for p in body for s in SENTENCE.split(p) if 6 <= len(s.split()) <= 45]
+        self.words = sorted({w for s in sentences for w in s.split()})
+        # Quotes come from paragraphs of three or more sentences, so that no
+        # real paragraph is near-identical to one, and they are kept out of
+        # the recombined articles: each must appear in exactly two articles.
+        quotable = sorted({s for body in bodies for p in body if len(SENTENCE.split(p)) >= 3 for s in SENTENCE.split(p) if 12 <= len(s.split()) <= 40})
+        self.quotes = self.rng.sample(quotable, quotes)
+        reserved = set(self.quotes)
+        self.sentences = [s for s in sentences if s not in reserved]
+
+    def article(self, index: int) -> list[str]:
+        """The real articles first, then articles recombined from their sentences."""
+        if index < len(self.bodies):
+            return list(self.bodies[index])
+        return [
+            " ".join(self.rng.sample(self.sentences, self.rng.randint(2, 4))) for _ in range(self.rng.randint(6, 14))
+        ]
+
+    def edit(self, paragraphs: list[str], rate: float) -> list[str]:
+        """Replace or delete about ``rate`` of the words."""
+        edited = []
+        for paragraph in paragraphs:
+            words = []
+            for word in paragraph.split():
+                if self.rng.random() < rate:
+                    if self.rng.random() < 0.5:
+                        words.append(self.rng.choice(self.words))
+                else:
+                    words.append(word)
+            edited.append(" ".join(words) or paragraph)
+        return edited
+
+
+def source_boilerplate(source: str) -> list[str]:
+    name = source.replace("-", " ").title()
+    return [
+        f"Sign up for the {name} newsletter to get our best stories, analysis and opinion in your inbox every weekday morning.",
+        f"Follow {name} on Mastodon",
+        f"This story was produced by the {name} newsroom and may be republished under our standard terms, with credit and a link back.",
+    ]
+
+
+def vary(line: str, rng: random.Random) -> str:
+    """A light variation, as templates drift: case, a final stop."""
+    choice = rng.random()
+    if choice < 0.15:
+        return line.upper() if len(line.split()) < 8 else line.rstrip(".") + "!"
+    if choice < 0.25:
+        return line.rstrip(".")
+    return line
+
+
+def build_corpus(bodies: list[list[str]], n_base: int, n_copies: int, n_quotes: int, n_sources: int, seed: int) -> list[Doc]:
+    gen = Generator(bodies, seed, quotes=n_quotes)
+    rng = gen.rng
+    sources = [f"site-{i:02d}" for i in range(n_sources)]
+    docs = []
+    for i in range(n_base):
+        source = sources[i % n_sources]
+        paragraphs = gen.article(i)
+        docs.append(Doc(f"a{i}", source, paragraphs, ["content"] * len(paragraphs)))
+
+    # Boilerplate lines go inside the body, where trafilatura keeps them.
+    for doc in docs:
+        for line in source_boilerplate(doc.source):
+            if rng.random() < 0.7:
+                at = rng.randint(1, len(doc.paragraphs) - 1)
+                doc.paragraphs.insert(at, vary(line, rng))
+                doc.labels.insert(at, "boilerplate")
+
+    # Each quote: printed by two articles of the same source.
+    by_source: dict[str, list[Doc]] = {}
+    for doc in docs:
+        by_source.setdefault(doc.source, []).append(doc)
+    for sentence in gen.quotes:
+        pair = rng.sample(by_source[rng.choice(sources)], 2)
+        quote = "“" + sentence + "” said a spokesperson."
+        for doc in pair:
+            at = rng.randint(1, len(doc.paragraphs) - 1)
+            doc.paragraphs.insert(at, quote)
+            doc.labels.insert(at, "quote")
+
+    originals = list(docs)
+    for i in range(n_copies):
+        original = rng.choice(originals)
+        rate = EDIT_RATES[i % len(EDIT_RATES)]
+        content = [p for p, label in zip(original.paragraphs, original.labels) if label == "content"]
+        source = original.source if rng.random() < 0.3 else rng.choice(sources)
+        paragraphs = gen.edit(content, rate)
+        labels = ["content"] * len(paragraphs)
+        for line in source_boilerplate(source):
+            if rng.random() < 0.7:
+                at = rng.randint(1, len(paragraphs) - 1)
+                paragraphs.insert(at, vary(line, rng))
+                labels.insert(at, "boilerplate")
+        docs.append(Doc(f"c{i}", source, paragraphs, labels, copy_of=original.key, edit_rate=rate))
+    rng.shuffle(docs)
+    return docs
+
+
+# --- running Sieve's stages -----------------------------------------------------
+
+
+class Stages:
+    """Sieve's stages from clean to store, as ITEM_PIPELINES runs them, on a
+    crawler with the project's settings; times each stage."""
+
+    classes = [CleanPipeline, RepeatPipeline, CrossDedupPipeline, StorePipeline]
+
+    def __init__(self, db_path: Path, **overrides):
+        values = {name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()}
+        self.crawler = get_crawler(settings_dict={**values, "SIEVE_DB": str(db_path), **overrides})
+        self.crawler.spider = Spider(name="bench")
+        self.stages = [cls.from_crawler(self.crawler) for cls in self.classes]
+        self.seconds = [0.0] * len(self.stages)
+
+    def open(self) -> None:
+        for stage in self.stages:
+            if hasattr(stage, "open_spider"):
+                stage.open_spider()
+
+    def process(self, item):
+        for n, stage in enumerate(self.stages):
+            started = time.perf_counter()
+            item = stage.process_item(item)
+            self.seconds[n] += time.perf_counter() - started
+        return item
+
+    def close(self) -> None:
+        store = self.stages[-1]
+        store.close_spider()
+        store.spider_closed(self.crawler.spider, "finished")
+
+    @property
+    def shared(self):
+        return self.stages[-1].shared
+
+
+def article_of(doc: Doc) -> Article:
+    return Article(
+        url=f"bench://{doc.source}/{doc.key}",
+        kind="html",  # the boilerplate sits inside the body, as trafilatura leaves it
+        source=doc.source,
+        paragraphs=[Paragraph(i, p) for i, p in enumerate(doc.paragraphs)],
+    )
+
+
+# --- scoring ----------------------------------------------------------------------
+
+
+def exact_jaccard_pairs(texts: list[str], floor: float) -> dict[tuple[int, int], float]:
+    """Exact Jaccard of every pair of texts (Sieve's shingles), for pairs at or above ``floor``."""
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        hashes = [xxhash.xxh64_intdigest(s) for s in fingerprints.text_shingles(text.split("\n\n"))]
+        rows.append(np.full(len(hashes), i))
+        cols.append(np.array(hashes, dtype=np.uint64))
+    r = np.concatenate(rows)
+    _, c = np.unique(np.concatenate(cols), return_inverse=True)
+    matrix = scipy.sparse.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(texts), c.max() + 1))
+    sizes = np.asarray(matrix.sum(axis=1)).ravel()
+    inter = scipy.sparse.triu(matrix @ matrix.T, k=1).tocoo()
+    jaccard = inter.data / (sizes[inter.row] + sizes[inter.col] - inter.data)
+    keep = jaccard >= floor
+    return {(int(a), int(b)): float(j) for a, b, j in zip(inter.row[keep], inter.col[keep], jaccard[keep])}
+
+
+def fraction(numerator: int, denominator: int) -> str:
+    return f"{numerator / denominator:.4f} ({numerator}/{denominator})" if denominator else "n/a"
+
+
+def quality(args: argparse.Namespace) -> None:
+    bodies = load_real_bodies(args.data)
+    docs = build_corpus(bodies, args.base, args.copies, args.quotes, args.sources, args.seed)
+    n_paragraphs = sum(len(d.paragraphs) for d in docs)
+    print(f"\n## Quality: {len(docs)} articles ({args.base} originals, {args.copies} copies), {n_paragraphs} paragraphs, "
+          f"{args.sources} sources, {len(bodies)} real article bodies\n")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        stages = Stages(Path(tmp) / "bench.db", SIEVE_STORE_BATCH=500)
+        stages.open()
+        started = time.perf_counter()
+        for doc in docs:
+            stages.process(article_of(doc))
+        elapsed = time.perf_counter() - started
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        db = stages.shared.db
+        stages.shared.commit()
+        rows = db.execute("SELECT id, url, text, duplicate_of FROM articles ORDER BY id").fetchall()
+        removed = db.execute(
+            "SELECT a.url, r.position, r.reason FROM removed r JOIN articles a ON a.id = r.article_id"
+        ).fetchall()
+        stats = stages.crawler.stats.get_stats()
+        stage_seconds = stages.seconds
+        stages.close()
+
+    by_key = {d.key: d for d in docs}
+    ids = [r[0] for r in rows]
+    key_of = {r[0]: r[1].rsplit("/", 1)[1] for r in rows}
+    index = {article_id: n for n, article_id in enumerate(ids)}
+    parent = {r[0]: r[3] for r in rows}
+
+    def find_root(article_id: int) -> int:
+        while parent[article_id] is not None:
+            article_id = parent[article_id]
+        return article_id
+
+    root = {article_id: find_root(article_id) for article_id in parent}
+    pairs = exact_jaccard_pairs([r[2] for r in rows], floor=0.5)
+
+    print("| article duplicates | value |")
+    print("|---|---|")
+    for floor in (0.85, 0.8):
+        true_pairs = [(a, b) for (a, b), j in pairs.items() if j >= floor]
+        found = sum(root[ids[a]] == root[ids[b]] for a, b in true_pairs)
+        print(f"| recall, pairs with exact Jaccard >= {floor} | {fraction(found, len(true_pairs))} |")
+    links = [(r[0], r[3]) for r in rows if r[3] is not None]
+
+    def exact(a: int, b: int) -> float:
+        x, y = sorted((index[a], index[b]))
+        return pairs.get((x, y), 0.0)
+
+    for floor in (0.8, 0.85):
+        good = sum(exact(a, b) >= floor for a, b in links)
+        print(f"| precision, duplicate_of links with exact Jaccard >= {floor} | {fraction(good, len(links))} |")
+    print("| (Sieve links at exact Jaccard >= 0.8, so links in 0.80-0.85 are right by its rule) | |")
+    print(f"| articles marked duplicate | {len(links)} |")
+
+    print("\n| injected copy, words edited | copies | mean exact Jaccard to original | marked duplicate of it |")
+    print("|---|---|---|---|")
+    id_of = {key: article_id for article_id, key in key_of.items()}
+    for rate in EDIT_RATES:
+        copies = [d for d in docs if d.edit_rate == rate]
+        if not copies:
+            continue
+        sims = [exact(id_of[d.key], id_of[d.copy_of]) for d in copies]
+        caught = sum(root[id_of[d.key]] == root[id_of[d.copy_of]] for d in copies)
+        print(f"| {rate:.0%} | {len(copies)} | {np.mean(sims):.3f} | {fraction(caught, len(copies))} |")
+
+    removed_as = {(url.rsplit("/", 1)[1], position): reason for url, position, reason in removed}
+    labelled = [(d.key, i, label) for d in docs for i, label in enumerate(d.labels)]
+    boilerplate = [(k, i) for k, i, label in labelled if label == "boilerplate"]
+    found = sum(removed_as.get(x) == "site-boilerplate" for x in boilerplate)
+    site_removals = [x for x, reason in removed_as.items() if reason == "site-boilerplate"]
+    correct = sum(by_key[k].labels[i] == "boilerplate" for k, i in site_removals)
+    quotes = [(k, i) for k, i, label in labelled if label == "quote"]
+    quotes_removed = sum(x in removed_as for x in quotes)
+    print("\n| site boilerplate | value |")
+    print("|---|---|")
+    print(f"| recall, boilerplate lines removed | {fraction(found, len(boilerplate))} |")
+    print(f"| precision, site-boilerplate removals that were boilerplate | {fraction(correct, len(site_removals))} |")
+    print(f"| quotes shared by two articles, removed | {quotes_removed} of {len(quotes)} |")
+    print(f"| boilerplate paragraphs found (distinct) | {stats.get('sieve/dedup/site_boilerplate_found', 0)} |")
+    print(f"| removed from earlier articles (retroactively) | {stats.get('sieve/dedup/retroactive_removals', 0)} |")
+
+    print("\n| speed | value |")
+    print("|---|---|")
+    print(f"| paragraphs/s, clean + repeats + dedup + store | {n_paragraphs / elapsed:,.0f} |")
+    for stage, seconds in zip(stages.stages, stage_seconds):
+        print(f"| share of time in {type(stage).__name__} | {seconds / elapsed:.1%} |")
+    print(f"| peak memory (max RSS, corpus in memory included) | {peak_rss:.0f} MB |")
+
+
+# --- scale ----------------------------------------------------------------------------
+
+
+def synthetic_docs(bodies: list[list[str]], count: int, seed: int, prefix: str) -> list[Doc]:
+    gen = Generator(bodies, seed)
+    docs = []
+    for i in range(count):
+        source = f"site-{i % 50:02d}"
+        paragraphs = gen.article(len(bodies) + i)
+        for line in source_boilerplate(source)[:2]:
+            paragraphs.insert(gen.rng.randint(1, len(paragraphs) - 1), line)
+        docs.append(Doc(f"{prefix}{i}", source, paragraphs, []))
+    return docs
+
+
+def grow(db_path: Path, bodies: list[list[str]], target: int, seed: int) -> float:
+    """Fill the database up to ``target`` articles through the stages."""
+    stages = Stages(db_path, SIEVE_STORE_BATCH=2000)
+    stages.open()
+    have = stages.shared.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    started = time.perf_counter()
+    for doc in synthetic_docs(bodies, target - have, seed + have, prefix=f"g{have}-"):
+        stages.process(article_of(doc))
+    stages.close()
+    return time.perf_counter() - started
+
+
+def probe(args: argparse.Namespace) -> None:
+    """In a fresh process: open the database as a crawl does, dedup N new
+    articles (a third of them copies of stored ones), roll back, and report."""
+    started = time.perf_counter()
+    stages = Stages(args.probe, SIEVE_STORE_BATCH=10**9)
+    stages.open()
+    startup = time.perf_counter() - started
+    bodies = load_real_bodies(args.data)
+    docs = synthetic_docs(bodies, args.probe_articles, seed=10**6, prefix="p")
+    # Pick by rowid: ORDER BY random() over the texts would sort them all in memory.
+    top = stages.shared.db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+    picks = random.Random(1).sample(range(1, top + 1), min(top, args.probe_articles // 3))
+    stored = [
+        stages.shared.db.execute("SELECT text, source FROM articles WHERE id = ?", [i]).fetchone() for i in picks
+    ]
+    docs += [Doc(f"q{i}", source, text.split("\n\n"), []) for i, (text, source) in enumerate(stored)]
+    started = time.perf_counter()
+    found = 0
+    for doc in docs:
+        item = stages.process(article_of(doc))
+        found += getattr(item, "duplicate_of", None) is not None
+    per_article = (time.perf_counter() - started) / len(docs)
+    stages.shared.db.conn.rollback()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"startup_s": startup, "ms_per_article": per_article * 1000, "rss_mb": rss, "copies_found": found, "copies": len(stored)}))
+
+
+def scale(args: argparse.Namespace) -> None:
+    bodies = load_real_bodies(args.data)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"\n## Start-up and per-article cost as the database grows ({args.probe_articles} new articles per probe)\n")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "scale.db"
+        for size in [0, *sizes]:
+            build = grow(db_path, bodies, size, args.seed) if size else 0.0
+            command = [sys.executable, __file__, "--probe", str(db_path), "--probe-articles", str(args.probe_articles), "--data", str(args.data)]
+            measured = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+            size_mb = db_path.stat().st_size / 1e6 if db_path.exists() else 0.0
+            results.append((size, build, size_mb, measured))
+            print(f"  {size:>7} stored: built in {build:,.0f} s, {measured}", flush=True)
+    base = results[0][3]
+    print("\n| stored articles | database MB | start-up s | ratio to empty | ms per new article | ratio to empty | peak RSS MB | ratio to empty | stored copies found |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size, _, size_mb, m in results:
+        print(
+            f"| {size:,} | {size_mb:,.0f} | {m['startup_s']:.3f} | {m['startup_s'] / base['startup_s']:.2f} | "
+            f"{m['ms_per_article']:.2f} | {m['ms_per_article'] / base['ms_per_article']:.2f} | {m['rss_mb']:.0f} | "
+            f"{m['rss_mb'] / base['rss_mb']:.2f} | {m['copies_found']}/{m['copies']} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--base", type=int, default=1200, help="original articles in the quality corpus")
+    parser.add_argument("--copies", type=int, default=450, help="near-duplicate copies injected")
+    parser.add_argument("--quotes", type=int, default=150, help="quotes printed by two articles each")
+    parser.add_argument("--sources", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sizes", default="1000,10000,100000", help="database sizes for the scale table")
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-articles", type=int, default=300)
+    args = parser.parse_args()
+    if not args.data.exists():
+        sys.exit(f"benchmark data not found: {args.data} (the shared folder must sit beside the repository)")
+    if args.probe:
+        probe(args)
+        return
+    if not args.skip_quality:
+        quality(args)
+    if not args.skip_scale:
+        scale(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The corpus as the dedup stage sees it: kept paragraphs, LSH band keys and
+site boilerplate, all in SQLite, so a run sees everything earlier runs
+stored without loading an index into memory.
+
+Lookups go through ``key IN (...)`` on ``WITHOUT ROWID`` tables whose
+primary key starts with the key, so their cost grows with the logarithm of
+the corpus, not with its size. The band number (and, for paragraphs, the
+source) is folded into each key, so one table holds every band.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from crawler.items import Holder, NewBoilerplate
+from pipelines import fingerprints
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+logger = logging.getLogger(__name__)
+
+
+def pack(keys: Sequence[int]) -> bytes:
+    return array("q", keys).tobytes()
+
+
+def unpack(blob: bytes | None) -> list[int]:
+    keys = array("q")
+    keys.frombytes(blob or b"")
+    return list(keys)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def article_keys(paragraphs: Sequence[str], signatures: Sequence[np.ndarray | None] = ()) -> list[int]:
+    """LSH keys of an article, from its kept paragraphs and those of their
+    signatures already computed (the rest are computed here)."""
+    known = dict(enumerate(signatures))
+    missing = [i for i, text in enumerate(paragraphs) if known.get(i) is None and fingerprints.paragraph_shingles(text)]
+    rows = fingerprints.signatures([fingerprints.paragraph_shingles(paragraphs[i]) for i in missing])
+    known.update(zip(missing, rows))
+    signature = fingerprints.union(s for s in known.values() if s is not None)
+    if signature is None:
+        return []
+    return fingerprints.band_keys(signature, fingerprints.ARTICLE_BANDS, fingerprints.ARTICLE_ROWS)
+
+
+def paragraph_keys(text: str, source: str, min_words: int, signature=None) -> list[int]:
+    """LSH keys of a paragraph, scoped to its source; a short paragraph has
+    one key, its normalised text (see notes on empty MinHash signatures)."""
+    normalized = fingerprints.normalize(text)
+    if len(normalized.split()) < min_words:
+        return [fingerprints.exact_band_key(normalized, source)]
+    if signature is None:
+        signature = fingerprints.signatures([fingerprints.shingles(normalized)])[0]
+    return fingerprints.band_keys(signature, fingerprints.PARAGRAPH_BANDS, fingerprints.PARAGRAPH_ROWS, source)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class CorpusIndex:
+    def __init__(self, db: sqlite_utils.Database, min_words: int = 8):
+        self.db = db
+        self.min_words = min_words
+
+    # --- lookups ------------------------------------------------------------
+
+    def article_id(self, url: str) -> int | None:
+        row = self.db.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()
+        return row[0] if row else None
+
+    def similar_articles(self, keys: Sequence[int], exclude: int | None) -> list[tuple[int, str, int | None]]:
+        """``(id, text, duplicate_of)`` of the articles sharing an LSH band."""
+        if not keys:
+            return []
+        return self.db.execute(
+            f"""SELECT id, text, duplicate_of FROM articles WHERE id IN (
+                    SELECT DISTINCT article_id FROM article_bands WHERE key IN ({_marks(keys)}))
+                AND id IS NOT ? ORDER BY id""",
+            [*keys, exclude],
+        ).fetchall()
+
+    def paragraph_candidates(
+        self, keys: Sequence[int], exclude: int | None
+    ) -> list[tuple[int, int, int, str, int | None]]:
+        """``(key, article_id, position, text, duplicate_of)`` for every stored
+        paragraph sharing one of ``keys``."""
+        if not keys:
+            return []
+        return self.db.execute(
+            f"""SELECT b.key, b.article_id, b.position, p.text, a.duplicate_of
+                FROM paragraph_bands b
+                JOIN paragraphs p ON p.article_id = b.article_id AND p.position = b.position
+                JOIN articles a ON a.id = b.article_id
+                WHERE b.key IN ({_marks(keys)}) AND b.article_id IS NOT ?""",
+            [*keys, exclude],
+        ).fetchall()
+
+    def known_boilerplate(self, keys: Sequence[int]) -> list[tuple[int, int, str, int, int]]:
+        """``(key, id, text, first_article_id, first_position)`` of recorded
+        site boilerplate sharing a key."""
+        if not keys:
+            return []
+        return self.db.execute(
+            f"""SELECT b.key, s.id, s.text, s.first_article_id, s.first_position FROM boilerplate_bands b
+                JOIN site_boilerplate s ON s.id = b.boilerplate_id
+                WHERE b.key IN ({_marks(keys)})""",
+            list(keys),
+        ).fetchall()
+
+    def paragraphs_of(self, article_id: int) -> list[tuple[int, str]]:
+        return self.db.execute(
+            "SELECT position, text FROM paragraphs WHERE article_id = ? ORDER BY position", [article_id]
+        ).fetchall()
+
+    # --- writes ---------------------------------------------------------------
+
+    def index_article(
+        self, article_id: int, keys: Sequence[int], paragraphs: Iterable[tuple[int, str, Sequence[int]]]
+    ) -> None:
+        """Replace what the index holds for an article: its kept paragraphs
+        ``(position, text, keys)`` and its own keys."""
+        self.unindex_article(article_id)
+        rows = [(article_id, position, text, pack(pkeys)) for position, text, pkeys in paragraphs]
+        self.db.conn.executemany("INSERT INTO paragraphs (article_id, position, text, keys) VALUES (?, ?, ?, ?)", rows)
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO paragraph_bands (key, article_id, position) VALUES (?, ?, ?)",
+            [(key, article_id, position) for _, position, _, blob in rows for key in unpack(blob)],
+        )
+        self._set_article_keys(article_id, keys)
+
+    def unindex_article(self, article_id: int) -> None:
+        for position, blob in self.db.execute(
+            "SELECT position, keys FROM paragraphs WHERE article_id = ?", [article_id]
+        ).fetchall():
+            self._delete_paragraph_bands(article_id, position, unpack(blob))
+        self.db.execute("DELETE FROM paragraphs WHERE article_id = ?", [article_id])
+        self._set_article_keys(article_id, [])
+
+    def add_boilerplate(
+        self, source: str, found: NewBoilerplate, run_id: int | None, at: str
+    ) -> int:
+        record = {
+            "source": source,
+            "text": found.text,
+            "first_article_id": found.first_article,
+            "first_position": found.first_position,
+            "run_id": run_id,
+            "found_at": at,
+        }
+        boilerplate_id = self.db["site_boilerplate"].insert(record, alter=False).last_pk
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO boilerplate_bands (key, boilerplate_id) VALUES (?, ?)",
+            [(key, boilerplate_id) for key in found.keys],
+        )
+        return boilerplate_id
+
+    def drop_paragraph(self, holder: Holder) -> bool:
+        """Take a paragraph out of a stored article: out of the index, and out
+        of the article's text. False if the article no longer holds it."""
+        row = self.db.execute(
+            "SELECT keys FROM paragraphs WHERE article_id = ? AND position = ?", [holder.article_id, holder.position]
+        ).fetchone()
+        if row is None:
+            return False
+        self._delete_paragraph_bands(holder.article_id, holder.position, unpack(row[0]))
+        self.db.execute(
+            "DELETE FROM paragraphs WHERE article_id = ? AND position = ?", [holder.article_id, holder.position]
+        )
+        texts = [text for _, text in self.paragraphs_of(holder.article_id)]
+        text = "\n\n".join(texts)
+        self.db["articles"].update(holder.article_id, {"text": text, "content_hash": content_hash(text)})
+        self._set_article_keys(holder.article_id, article_keys(texts))
+        return True
+
+    def _delete_paragraph_bands(self, article_id: int, position: int, keys: Sequence[int]) -> None:
+        self.db.conn.executemany(
+            "DELETE FROM paragraph_bands WHERE key = ? AND article_id = ? AND position = ?",
+            [(key, article_id, position) for key in keys],
+        )
+
+    def _set_article_keys(self, article_id: int, keys: Sequence[int]) -> None:
+        row = self.db.execute("SELECT keys FROM article_keys WHERE article_id = ?", [article_id]).fetchone()
+        if row:
+            self.db.conn.executemany(
+                "DELETE FROM article_bands WHERE key = ? AND article_id = ?",
+                [(key, article_id) for key in unpack(row[0])],
+            )
+        self.db.execute(
+            "INSERT OR REPLACE INTO article_keys (article_id, keys) VALUES (?, ?)", [article_id, pack(keys)]
+        )
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO article_bands (key, article_id) VALUES (?, ?)", [(key, article_id) for key in keys]
+        )

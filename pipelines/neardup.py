@@ -1,0 +1,179 @@
+"""Cross-document dedup stage: each article against everything stored, in
+this run and earlier ones.
+
+1. **Known site boilerplate.** A paragraph near-identical to one already
+   found to be boilerplate of the article's source is removed
+   (``site-boilerplate``, naming the article it was first found in).
+2. **Near-duplicate articles.** An article whose shingles (the union of its
+   kept paragraphs') have an exact Jaccard similarity of at least
+   ``SIEVE_NEAR_DUP_THRESHOLD`` with a stored article gets ``duplicate_of``
+   set to that article (the most similar, if several). LSH on MinHash
+   signatures finds the candidates; the exact Jaccard decides. A copy of a
+   copy thus points at the copy: ``duplicate_of IS NULL`` still selects one
+   article of each group.
+3. **New site boilerplate.** A paragraph of a non-duplicate article that is
+   near-identical (``SIEVE_SITE_BOILERPLATE_SIMILARITY``) to paragraphs of at
+   least ``SIEVE_SITE_BOILERPLATE_MIN`` - 1 other non-duplicate articles of
+   the same source is site boilerplate: it is removed from this article, and
+   the store stage removes it from the stored articles holding it, so the
+   result does not depend on the order pages arrive. Duplicates never count
+   towards the minimum: a page published twice would otherwise turn its
+   own paragraphs into boilerplate.
+
+This stage only reads the database; the store stage writes, inside the same
+transaction (see :class:`pipelines.database.SieveDatabase`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+
+from crawler.items import Article, Holder, NewBoilerplate, Paragraph, Skipped
+from pipelines import fingerprints
+from pipelines.corpus import CorpusIndex, article_keys, paragraph_keys
+from pipelines.database import SieveDatabase
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+
+class CrossDedupPipeline:
+    def __init__(
+        self,
+        stats: StatsCollector,
+        database: SieveDatabase,
+        near_threshold: float = 0.8,
+        boilerplate_min: int = 3,
+        boilerplate_similarity: float = 0.9,
+        min_words: int = 8,
+    ):
+        self.stats = stats
+        self.database = database
+        self.near_threshold = near_threshold
+        self.boilerplate_min = boilerplate_min
+        self.boilerplate_similarity = boilerplate_similarity
+        self.min_words = min_words
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("SIEVE_CROSS_DEDUP_ENABLED"):
+            raise NotConfigured("SIEVE_CROSS_DEDUP_ENABLED is off")
+        return cls(
+            crawler.stats,
+            SieveDatabase.for_crawler(crawler),
+            near_threshold=settings.getfloat("SIEVE_NEAR_DUP_THRESHOLD"),
+            boilerplate_min=settings.getint("SIEVE_SITE_BOILERPLATE_MIN"),
+            boilerplate_similarity=settings.getfloat("SIEVE_SITE_BOILERPLATE_SIMILARITY"),
+            min_words=settings.getint("SIEVE_REPEAT_MIN_WORDS"),
+        )
+
+    def open_spider(self) -> None:
+        self.database.open()
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        index = CorpusIndex(self.database.begin(), self.min_words)
+        own_id = index.article_id(item.url)
+        item.paragraph_keys = {
+            p.position: paragraph_keys(p.text, item.source, self.min_words, item.signatures.get(p.position))
+            for p in item.paragraphs
+        }
+        self._remove_known_boilerplate(item, index)
+        if not item.paragraphs:
+            return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate")
+        item.article_keys = self._article_keys(item)
+        item.duplicate_of = self._find_original(item, index, own_id)
+        if item.duplicate_of is not None:
+            self.stats.inc_value("sieve/dedup/near_duplicates")
+        elif self._find_new_boilerplate(item, index, own_id):
+            if not item.paragraphs:
+                return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate")
+            item.article_keys = self._article_keys(item)
+        return item
+
+    @staticmethod
+    def _article_keys(item: Article) -> list[int]:
+        signatures = [item.signatures.get(p.position) for p in item.paragraphs]
+        return article_keys([p.text for p in item.paragraphs], signatures)
+
+    def similar(self, a: str, b: str) -> bool:
+        """Whether two paragraphs are near-identical (short ones: identical
+        once normalised)."""
+        na, nb = fingerprints.normalize(a), fingerprints.normalize(b)
+        if min(len(na.split()), len(nb.split())) < self.min_words:
+            return na == nb
+        similarity = fingerprints.jaccard(fingerprints.paragraph_shingles(a), fingerprints.paragraph_shingles(b))
+        return similarity >= self.boilerplate_similarity
+
+    def _remove_known_boilerplate(self, item: Article, index: CorpusIndex) -> None:
+        all_keys = [key for keys in item.paragraph_keys.values() for key in keys]
+        known = defaultdict(list)
+        for key, _, text, first_article, first_position in index.known_boilerplate(all_keys):
+            known[key].append((text, first_article, first_position))
+        kept: list[Paragraph] = []
+        for p in item.paragraphs:
+            match = next(
+                (m for key in item.paragraph_keys[p.position] for m in known.get(key, ()) if self.similar(p.text, m[0])),
+                None,
+            )
+            if match is None:
+                kept.append(p)
+            else:
+                item.remove(p, "site-boilerplate", match_position=match[2], match_article=match[1])
+        item.paragraphs = kept
+
+    def _find_original(self, item: Article, index: CorpusIndex, own_id: int | None) -> int | None:
+        shingles = fingerprints.text_shingles(p.text for p in item.paragraphs)
+        if not shingles:
+            return None
+        best: tuple[float, int] | None = None
+        for article_id, text, duplicate_of in index.similar_articles(item.article_keys, exclude=own_id):
+            if own_id is not None and duplicate_of == own_id:
+                continue  # a copy of this very article, seen before it changed
+            similarity = fingerprints.jaccard(shingles, fingerprints.text_shingles(text.split("\n\n")))
+            if similarity >= self.near_threshold and (best is None or similarity > best[0]):
+                best = (similarity, article_id)
+        return best[1] if best else None
+
+    def _find_new_boilerplate(self, item: Article, index: CorpusIndex, own_id: int | None) -> bool:
+        """Take out the paragraphs that this article makes site boilerplate;
+        whether there were any."""
+        by_key = defaultdict(list)
+        all_keys = [key for p in item.paragraphs for key in item.paragraph_keys[p.position]]
+        for key, article_id, position, text, duplicate_of in index.paragraph_candidates(all_keys, exclude=own_id):
+            by_key[key].append((article_id, position, text, duplicate_of))
+        kept: list[Paragraph] = []
+        for p in item.paragraphs:
+            candidates = {(c[0], c[1]): c for key in item.paragraph_keys[p.position] for c in by_key.get(key, ())}
+            holders = [c for c in candidates.values() if self.similar(p.text, c[2])]
+            originals = sorted((c[0], c[1]) for c in holders if c[3] is None)
+            if len({article_id for article_id, _ in originals}) + 1 < self.boilerplate_min:
+                kept.append(p)
+                continue
+            first_article, first_position = originals[0]
+            item.new_boilerplate.append(
+                NewBoilerplate(
+                    text=p.text,
+                    keys=item.paragraph_keys[p.position],
+                    holders=[Holder(c[0], c[1], c[2]) for c in holders],
+                    position=p.position,
+                    first_article=first_article,
+                    first_position=first_position,
+                )
+            )
+            item.remove(p, "site-boilerplate", match_position=first_position, match_article=first_article)
+            self.stats.inc_value("sieve/dedup/site_boilerplate_found")
+        found = len(kept) < len(item.paragraphs)
+        item.paragraphs = kept
+        return found
