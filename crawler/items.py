@@ -14,6 +14,16 @@ from typing import Any
 
 
 @dataclass
+class Fetch:
+    """What identifies the version of a document that was fetched, for
+    conditional requests next time."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass
 class Page:
     url: str
     body: bytes
@@ -27,6 +37,21 @@ class Page:
     #: Set by spiders that also meet index and listing pages (site crawls,
     #: sitemaps): the page is stored only if it reads as an article.
     require_article: bool = False
+    fetch: Fetch | None = None
+
+
+@dataclass
+class Unchanged:
+    """A document known not to have changed since it was last stored: only
+    the time it was last seen moves."""
+
+    url: str
+    #: ``not-modified`` (HTTP 304), ``same-body``, ``same-file`` (size and
+    #: modification time), ``listed-unchanged`` (sitemap or feed date),
+    #: ``same-text`` (the page changed, its article did not).
+    why: str
+    #: The new validators, when the document was downloaded again.
+    fetch: Fetch | None = None
 
 
 @dataclass
@@ -37,6 +62,7 @@ class Skipped:
     reason: str
     #: A sentence for humans: what exactly was wrong.
     detail: str = ""
+    fetch: Fetch | None = None
 
 
 @dataclass
@@ -107,6 +133,7 @@ class Article:
     paragraph_keys: dict[int, list[int]] = field(default_factory=dict)
     #: ...and the paragraphs it has shown to be site boilerplate.
     new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
+    fetch: Fetch | None = None
 
     @property
     def text(self) -> str:

@@ -30,8 +30,10 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.items import Page, Skipped
-from crawler.spiders import SieveSpider, SpiderArgumentError
+from crawler.incremental import PAGE, PREVIOUS, body_hash, previous_fetch
+from crawler.items import Fetch, Page, Skipped, Unchanged
+from crawler.errors import SpiderArgumentError
+from crawler.spiders import SieveSpider
 from pipelines.extract import host_of
 
 if TYPE_CHECKING:
@@ -55,8 +57,16 @@ def content_type_of(response: Response) -> tuple[str, str | None]:
     return full.split(";", 1)[0].strip().lower(), full
 
 
-def page_from_response(response: Response, *, require_article: bool = False) -> Page | Skipped:
+def page_from_response(response: Response, *, require_article: bool = False) -> Page | Skipped | Unchanged:
+    if response.status == 304:
+        return Unchanged(response.url, "not-modified")
     media_type, header = content_type_of(response)
+    fetch = Fetch(
+        etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"), body_hash=body_hash(response.body)
+    )
+    previous = response.meta.get(PREVIOUS)
+    if previous is not None and previous.fetch.body_hash == fetch.body_hash:
+        return Unchanged(response.url, "same-body", fetch)
     if media_type in HTML_TYPES:
         kind = "html"
     elif media_type in TEXT_TYPES:
@@ -70,7 +80,13 @@ def page_from_response(response: Response, *, require_article: bool = False) -> 
         content_type=header,
         source=host_of(response.url),
         require_article=require_article,
+        fetch=fetch,
     )
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def skipped_from_failure(failure: Failure) -> Skipped:
@@ -230,18 +246,31 @@ class WebSpider(SieveSpider):
         yield page_from_response(response, require_article=self.require_article)
 
     def page_request(self, url: str, **kwargs: Any) -> Request:
-        return Request(url, callback=self.parse_page, errback=self.skip, **kwargs)
+        return Request(url, callback=self.parse_page, errback=self.skip, meta={PAGE: True}, **kwargs)
+
+    def listed_unchanged(self, entry: Entry) -> bool:
+        """Whether a sitemap or feed entry is dated no later than the last
+        download of its URL."""
+        if not entry.date:
+            return False
+        previous = previous_fetch(self.crawler, entry.url)
+        return previous is not None and entry.date <= previous.fetched_at
 
     def skip(self, failure: Failure) -> Iterator[Skipped]:
         yield skipped_from_failure(failure)
 
-    def checked_requests(self, urls: Iterable[str], **kwargs: Any) -> Iterator[Request | Skipped]:
-        """Page requests for ``urls``; anything that is not an http(s) URL is skipped."""
-        for url in urls:
-            if is_web_url(url):
-                yield self.page_request(url, **kwargs)
+    def checked_requests(self, urls: Iterable[str | Entry]) -> Iterator[Request | Skipped | Unchanged]:
+        """Page requests for ``urls`` (or sitemap and feed entries); anything
+        that is not an http(s) URL is skipped, entries not changed since
+        their last download are unchanged."""
+        for url_or_entry in urls:
+            entry = url_or_entry if isinstance(url_or_entry, Entry) else Entry(url_or_entry)
+            if not is_web_url(entry.url):
+                yield Skipped(entry.url, "bad-url", "not an http or https URL")
+            elif self.listed_unchanged(entry):
+                yield Unchanged(entry.url, "listed-unchanged")
             else:
-                yield Skipped(url, "bad-url", "not an http or https URL")
+                yield self.page_request(entry.url)
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from crawler.errors import SettingError
 from crawler.items import Article, Paragraph, Skipped
 from pipelines.fingerprints import normalize
 
@@ -120,7 +121,12 @@ class BoilerplateCleaner:
     articles."""
 
     def __init__(self, patterns: Iterable[str] = ()):
-        self.patterns = [re.compile(p, re.IGNORECASE) for p in patterns]
+        self.patterns = []
+        for pattern in patterns:
+            try:
+                self.patterns.append(re.compile(pattern, re.IGNORECASE))
+            except re.error as exc:
+                raise SettingError(f"SIEVE_BOILERPLATE_PATTERNS: {pattern!r} is not a regular expression ({exc})") from None
 
     def clean(self, article: Article, *, plain_text: bool) -> None:
         kept = []
@@ -192,5 +198,5 @@ class CleanPipeline:
         self.cleaner.clean(item, plain_text=item.kind == "text")
         self.stats.inc_value("sieve/clean/paragraphs_removed", len(item.removed) - before)
         if not item.paragraphs:
-            return Skipped(item.url, "no-text", "nothing was left after removing boilerplate")
+            return Skipped(item.url, "no-text", "nothing was left after removing boilerplate", item.fetch)
         return item

@@ -77,8 +77,12 @@ class CorpusIndex:
     # --- lookups ------------------------------------------------------------
 
     def article_id(self, url: str) -> int | None:
-        row = self.db.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()
-        return row[0] if row else None
+        return self.article_version(url)[0]
+
+    def article_version(self, url: str) -> tuple[int | None, str | None]:
+        """``(id, content_hash)`` of the article stored for ``url``, or Nones."""
+        row = self.db.execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     def similar_articles(self, keys: Sequence[int], exclude: int | None) -> list[tuple[int, str, int | None]]:
         """``(id, text, duplicate_of)`` of the articles sharing an LSH band."""

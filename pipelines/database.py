@@ -15,12 +15,15 @@ import logging
 import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from crawler.errors import SieveError
+from crawler.items import Fetch
 from pipelines import fingerprints
 from pipelines.corpus import CorpusIndex, article_keys, paragraph_keys
 
@@ -30,12 +33,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class SchemaTooNew(RuntimeError):
+class DatabaseError(SieveError):
+    """The database cannot be used; the message says why, in one line."""
+
+
+class SchemaTooNew(DatabaseError):
     pass
 
 
-class SchemeMismatch(RuntimeError):
+class SchemeMismatch(DatabaseError):
     pass
+
+
+@dataclass
+class PreviousFetch:
+    fetch: Fetch
+    fetched_at: str
+    #: Whether the URL is stored as an article (rather than skipped).
+    is_article: bool
 
 
 def now() -> str:
@@ -44,11 +59,14 @@ def now() -> str:
 
 def connect(path: str | Path, busy_timeout: float = 60.0) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the database at ``path``."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # The timeout is SQLite's busy handler: a writer waits this long for
-    # another process's write transaction instead of failing at once.
-    conn = sqlite3.connect(str(path), timeout=busy_timeout)
-    conn.execute("PRAGMA journal_mode=WAL")
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # The timeout is SQLite's busy handler: a writer waits this long for
+        # another process's write transaction instead of failing at once.
+        conn = sqlite3.connect(str(path), timeout=busy_timeout)
+        conn.execute("PRAGMA journal_mode=WAL")
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseError(f"cannot open the database {path}: {exc}") from None
     # In WAL mode NORMAL loses no committed data on a process crash, only
     # possibly the last transactions on power loss; it saves an fsync per commit.
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -222,7 +240,26 @@ def _v2_cross_document_dedup(db: sqlite_utils.Database) -> None:
         index.index_article(article_id, article_keys(texts), paragraphs)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_cross_document_dedup]
+def _v3_incremental(db: sqlite_utils.Database) -> None:
+    """incremental runs: validators of each fetch, when content last changed"""
+    db["articles"].add_column("changed_at", str)
+    db.execute("UPDATE articles SET changed_at = last_seen")
+    db["articles"].create_index(["changed_at"])
+    db["fetches"].create(
+        {
+            "url": str,
+            "etag": str,
+            "last_modified": str,
+            "body_hash": str,
+            "fetched_at": str,  # last full download
+            "checked_at": str,  # last time it was found unchanged
+        },
+        pk="url",
+        not_null={"fetched_at"},
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_cross_document_dedup, _v3_incremental]
 
 
 class SieveDatabase:
@@ -290,6 +327,21 @@ class SieveDatabase:
         if self.db is not None and self.db.conn.in_transaction:
             self.db.commit()
         self.pending = 0
+
+    def previous_fetch(self, url: str) -> PreviousFetch | None:
+        """How ``url`` was when last downloaded, if it was."""
+        row = (
+            self.open()
+            .execute(
+                """SELECT f.etag, f.last_modified, f.body_hash, f.fetched_at, a.id IS NOT NULL
+                   FROM fetches f LEFT JOIN articles a ON a.url = f.url WHERE f.url = ?""",
+                [url],
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return PreviousFetch(Fetch(row[0], row[1], row[2]), row[3], bool(row[4]))
 
     def close(self) -> None:
         self.commit()

@@ -206,10 +206,11 @@ class ExtractPipeline:
         try:
             article = self.extractor.extract(item)
         except Unreadable as exc:
-            return Skipped(item.url, exc.reason, exc.detail)
+            return Skipped(item.url, exc.reason, exc.detail, item.fetch)
         except Exception as exc:
             # A parser bug on one odd page must not end the crawl.
             logger.warning("Extraction failed on %s", item.url, exc_info=True)
             return Skipped(item.url, "extraction-error", f"{type(exc).__name__}: {exc}")
+        article.fetch = item.fetch
         self.stats.inc_value(f"sieve/extract/{item.kind}")
         return article

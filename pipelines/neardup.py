@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import Article, Holder, NewBoilerplate, Paragraph, Skipped
+from crawler.items import Article, Holder, NewBoilerplate, Paragraph, Skipped, Unchanged
 from pipelines import fingerprints
-from pipelines.corpus import CorpusIndex, article_keys, paragraph_keys
+from pipelines.corpus import CorpusIndex, article_keys, content_hash, paragraph_keys
 from pipelines.database import SieveDatabase
 
 if TYPE_CHECKING:
@@ -84,21 +84,23 @@ class CrossDedupPipeline:
         if not isinstance(item, Article):
             return item
         index = CorpusIndex(self.database.begin(), self.min_words)
-        own_id = index.article_id(item.url)
+        own_id, stored_hash = index.article_version(item.url)
+        if stored_hash is not None and stored_hash == content_hash(item.text):
+            return Unchanged(item.url, "same-text", item.fetch)
         item.paragraph_keys = {
             p.position: paragraph_keys(p.text, item.source, self.min_words, item.signatures.get(p.position))
             for p in item.paragraphs
         }
         self._remove_known_boilerplate(item, index)
         if not item.paragraphs:
-            return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate")
+            return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
         item.article_keys = self._article_keys(item)
         item.duplicate_of = self._find_original(item, index, own_id)
         if item.duplicate_of is not None:
             self.stats.inc_value("sieve/dedup/near_duplicates")
         elif self._find_new_boilerplate(item, index, own_id):
             if not item.paragraphs:
-                return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate")
+                return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
             item.article_keys = self._article_keys(item)
         return item
 

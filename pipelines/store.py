@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import Article, Removal, Skipped
+from crawler.items import Article, Fetch, Removal, Skipped, Unchanged
 from pipelines import database
 from pipelines.corpus import CorpusIndex, content_hash
 from pipelines.database import SieveDatabase
@@ -31,6 +31,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class StorePipeline:
     def __init__(self, crawler: Crawler, shared: SieveDatabase, min_words: int = 8):
         self.crawler = crawler
@@ -43,14 +53,27 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.get("SIEVE_DB"):
             raise NotConfigured("SIEVE_DB is empty")
-        pipeline = cls(crawler, SieveDatabase.for_crawler(crawler), crawler.settings.getint("SIEVE_REPEAT_MIN_WORDS"))
+        shared = SieveDatabase.for_crawler(crawler)
+        # Open now, so that a database that cannot be used stops the crawl
+        # before it starts, with one clear line (DatabaseError).
+        shared.open()
+        pipeline = cls(crawler, shared, crawler.settings.getint("SIEVE_REPEAT_MIN_WORDS"))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(pipeline.item_error, signal=signals.item_error)
         return pipeline
+
+    def spider_error(self, failure: Any, response: Any, spider: Spider) -> None:
+        self.stats.inc_value("sieve/errors/spider")
+
+    def item_error(self, item: Any, response: Any, spider: Spider, failure: Any) -> None:
+        self.stats.inc_value("sieve/errors/pipeline")
 
     def open_spider(self) -> None:
         db = self.shared.open()
         spider = self.crawler.spider
         with database.write_transaction(db):
+            self._mark_interrupted_runs(db)
             record = {
                 "spider": spider.name,
                 "args": json.dumps(getattr(spider, "arguments", {}), sort_keys=True),
@@ -62,11 +85,20 @@ class StorePipeline:
         self.stats.set_value("sieve/run_id", self.run_id)
         logger.info("Run %d writing to %s", self.run_id, os.path.abspath(self.shared.path))
 
+    def _mark_interrupted_runs(self, db: sqlite_utils.Database) -> None:
+        """Runs still "running" whose process is gone were killed: say so."""
+        for run_id, pid in db.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall():
+            if pid and not _process_alive(pid):
+                db["runs"].update(run_id, {"status": "interrupted"})
+                logger.warning("Run %d did not finish (its process %d is gone); marked interrupted", run_id, pid)
+
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article):
             self._store_article(self.shared.begin(), item)
         elif isinstance(item, Skipped):
             self._store_skipped(self.shared.begin(), item)
+        elif isinstance(item, Unchanged):
+            self._store_unchanged(self.shared.begin(), item)
         else:
             return item
         self.shared.document_done()
@@ -89,14 +121,12 @@ class StorePipeline:
             self.shared.path,
         )
         self.shared.commit()
+        errors = stats.get("sieve/errors/spider", 0) + stats.get("sieve/errors/pipeline", 0)
+        status = "failed" if errors else ("finished" if reason == "finished" else reason)
         with database.write_transaction(self.shared.db) as db:
             db["runs"].update(
                 self.run_id,
-                {
-                    "finished_at": database.now(),
-                    "status": "finished" if reason == "finished" else reason,
-                    "stats": json.dumps(stats, default=str, sort_keys=True),
-                },
+                {"finished_at": database.now(), "status": status, "stats": json.dumps(stats, default=str, sort_keys=True)},
             )
         self.shared.close()
 
@@ -116,10 +146,16 @@ class StorePipeline:
             "content_hash": content_hash(text),
             "duplicate_of": article.duplicate_of,
             "last_seen": now,
+            "changed_at": now,
             "run_id": self.run_id,
         }
+        self._record_fetch(db, article.url, article.fetch, now)
         index = CorpusIndex(db, self.min_words)
-        article_id = index.article_id(article.url)
+        article_id, stored_hash = index.article_version(article.url)
+        if stored_hash == record["content_hash"] and not article.new_boilerplate:
+            # The page changed, the article did not: nothing to rewrite.
+            self._store_unchanged(db, Unchanged(article.url, "same-text"))
+            return
         if article_id is not None:
             db["articles"].update(article_id, record)
             db["removed"].delete_where("article_id = ?", [article_id])
@@ -161,8 +197,33 @@ class StorePipeline:
         for r in removals:
             self.stats.inc_value(f"sieve/paragraphs_removed/{r.reason}")
 
+    def _store_unchanged(self, db: sqlite_utils.Database, item: Unchanged) -> None:
+        now = database.now()
+        db.execute("UPDATE articles SET last_seen = ? WHERE url = ?", [now, item.url])
+        if item.fetch is not None:
+            self._record_fetch(db, item.url, item.fetch, now)
+        db.execute("UPDATE fetches SET checked_at = ? WHERE url = ?", [now, item.url])
+        self.stats.inc_value(f"sieve/unchanged/{item.why}")
+
+    @staticmethod
+    def _record_fetch(db: sqlite_utils.Database, url: str, fetch: Fetch | None, now: str) -> None:
+        if fetch is None:
+            return
+        db["fetches"].upsert(
+            {
+                "url": url,
+                "etag": fetch.etag,
+                "last_modified": fetch.last_modified,
+                "body_hash": fetch.body_hash,
+                "fetched_at": now,
+            },
+            pk="url",
+            alter=False,
+        )
+
     def _store_skipped(self, db: sqlite_utils.Database, item: Skipped) -> None:
         logger.info("Skipped %s (%s): %s", item.url, item.reason, item.detail)
+        self._record_fetch(db, item.url, item.fetch, database.now())
         db["skipped"].upsert(
             {"url": item.url, "reason": item.reason, "detail": item.detail, "run_id": self.run_id, "at": database.now()},
             pk="url",

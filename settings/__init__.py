@@ -40,6 +40,10 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
+DOWNLOADER_MIDDLEWARES = {
+    # Before the retry and redirect middlewares (550, 600), after robots.txt.
+    "crawler.incremental.ConditionalRequestMiddleware": 500,
+}
 
 # --- Sieve ---------------------------------------------------------------
 
@@ -87,3 +91,7 @@ SIEVE_MIN_ARTICLE_CHARS = 400
 SIEVE_MAX_LINK_DENSITY = 0.5
 #: How long a write waits for another process's write transaction.
 SIEVE_DB_BUSY_TIMEOUT = 60.0
+
+#: Incremental runs: conditional requests for stored articles, and no
+#: reprocessing of documents that have not changed since the last run.
+SIEVE_INCREMENTAL = True

@@ -121,3 +121,45 @@ def site():
 
 #: Settings for crawling the local fixture site quickly: no politeness delays.
 FAST_WEB = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "SIEVE_MAX_BYTES": "200000", "SIEVE_CONTACT": "tests@sieve.invalid"}
+
+
+WORDS = (
+    "council budget river bridge library school station market harbour festival mayor police court hospital "
+    "museum stadium airport railway factory garden theatre bakery village county teacher doctor farmer "
+    "engineer student reporter approved opened closed delayed rebuilt cancelled announced expanded visited"
+).split()
+
+
+def write_articles(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    """``count`` distinct plain-text articles: a title and four paragraphs of
+    sentences drawn at random, so no two are near-duplicates."""
+    import random
+
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(count):
+        title = " ".join(rng.choice(WORDS) for _ in range(6)).capitalize()
+        paragraphs = [
+            " ".join((" ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + ".") for _ in range(3))
+            for _ in range(4)
+        ]
+        path = folder / f"article-{seed}-{n:04d}.txt"
+        path.write_text("\n\n".join([title, *paragraphs]) + "\n")
+        paths.append(path)
+    return paths
+
+
+def crawl_command(spider: str, db: Path, args: dict[str, str] | None = None, settings: dict[str, str] | None = None) -> list[str]:
+    command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"SIEVE_DB={db}"]
+    for name, value in (args or {}).items():
+        command += ["-a", f"{name}={value}"]
+    for name, value in (settings or {}).items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
+def scrapy_command(*args: str, db: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run another ``scrapy`` command (export, runs, stats) on ``db``."""
+    command = [sys.executable, "-m", "scrapy", *args, "-s", f"SIEVE_DB={db}"]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)

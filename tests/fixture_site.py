@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import html
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import formatdate, parsedate_to_datetime
@@ -298,10 +299,10 @@ class SiteServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, builder: Callable[[str], dict[str, Resource]] = build_site) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.base = f"http://127.0.0.1:{self.server_address[1]}"
-        self.resources = build_site(self.base)
+        self.resources = builder(self.base)
         self.log: list[tuple[str, str, dict[str, str]]] = []
         self.lock = threading.Lock()
 

@@ -1,0 +1,36 @@
+"""Sieve's own ``scrapy`` commands (``COMMANDS_MODULE``): ``export``, ``runs``
+and ``stats``, and an exit-status-aware ``crawl``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import UsageError
+
+from pipelines import database
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    from scrapy.settings import BaseSettings
+
+
+def open_existing_database(settings: BaseSettings) -> sqlite_utils.Database:
+    """The database named by SIEVE_DB, which must exist (a reader never
+    creates one); migrated to the current schema if it is older."""
+    path = settings.get("SIEVE_DB")
+    if not Path(path).exists():
+        raise UsageError(f"no database at {path} (set SIEVE_DB, e.g. -s SIEVE_DB=/path/to/sieve.db)", print_help=False)
+    try:
+        return database.connect(path)
+    except database.DatabaseError as exc:
+        raise UsageError(str(exc), print_help=False) from None
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

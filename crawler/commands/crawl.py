@@ -1,8 +1,13 @@
-"""``scrapy crawl``, with Sieve's exit status and argument errors.
+"""``scrapy crawl``, with Sieve's exit status and one-line errors.
 
-Same as Scrapy's own command, except that a wrong spider argument prints one
-line instead of a traceback (exit status 2), and a run that did not finish
-exits with status 1, so that cron mails about it.
+Same as Scrapy's own command, except that:
+
+- a wrong spider argument or setting prints one line, not a traceback
+  (exit status 2); so does a database that cannot be used (exit status 1);
+- a run that did not finish, or in which a spider callback or a pipeline
+  stage raised an error, exits with status 1, so that cron mails about it.
+  Skipped documents are not failures: a run that finished with some exits 0.
+  So does a run stopped by a ``CLOSESPIDER_*`` limit, which is what was asked.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import TYPE_CHECKING
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from crawler.spiders import SpiderArgumentError
+from crawler.errors import SieveError
 
 if TYPE_CHECKING:
     import argparse
@@ -30,21 +35,25 @@ class Command(ScrapyCrawlCommand):
         assert self.crawler_process
         crawler = self._create_crawler(args[0])
         task = self.crawler_process.crawl(crawler, **opts.spargs)
-        argument_errors: list[str] = []
+        start_errors: list[SieveError] = []
 
         def check(task: asyncio.Task[None]) -> None:
             error = None if task.cancelled() else task.exception()
-            if isinstance(error, SpiderArgumentError):
-                argument_errors.append(str(error))
+            if isinstance(error, SieveError):
+                start_errors.append(error)
             elif error is not None:
                 logger.error("The crawl could not start", exc_info=error)
 
         task.add_done_callback(check)
         self.crawler_process.start()
-        if argument_errors:
-            print(f"scrapy crawl {args[0]}: {argument_errors[0]}", file=sys.stderr)
-            self.exitcode = 2
-        elif self.crawler_process.bootstrap_failed:
+        if start_errors:
+            print(f"scrapy crawl {args[0]}: {start_errors[0]}", file=sys.stderr)
+            self.exitcode = start_errors[0].exit_status
+        elif self.crawler_process.bootstrap_failed or not run_succeeded(crawler.stats.get_stats()):
             self.exitcode = 1
-        elif crawler.stats.get_value("finish_reason") != "finished":
-            self.exitcode = 1
+
+
+def run_succeeded(stats: dict) -> bool:
+    reason = stats.get("finish_reason", "")
+    errors = stats.get("sieve/errors/spider", 0) + stats.get("sieve/errors/pipeline", 0)
+    return (reason == "finished" or reason.startswith("closespider_")) and not errors

@@ -11,11 +11,6 @@ from scrapy.settings import BaseSettings
 from crawler import __version__
 
 
-class SpiderArgumentError(ValueError):
-    """A spider argument is missing or wrong; ``scrapy crawl`` prints it as a
-    one-line error and exits with status 2."""
-
-
 class SieveSpider(scrapy.Spider):
     """Base of Sieve's spiders: keeps the ``-a`` arguments for the ``runs`` table."""
 

@@ -7,7 +7,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawler.items import Skipped
-from crawler.spiders import SpiderArgumentError
+from crawler.errors import SpiderArgumentError
 from crawler.web import WebSpider, feed_entries, is_web_url, parse_xml, read_url_list
 
 
@@ -46,4 +46,4 @@ class FeedSpider(WebSpider):
         if entries is None:
             yield Skipped(response.url, "bad-feed", "not an RSS, Atom or RDF feed")
             return
-        yield from self.checked_requests(entry.url for entry in entries)
+        yield from self.checked_requests(entries)

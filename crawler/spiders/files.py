@@ -11,12 +11,19 @@ from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.items import Page, Skipped
-from crawler.spiders import SieveSpider, SpiderArgumentError
+from crawler.incremental import body_hash, previous_fetch
+from crawler.items import Fetch, Page, Skipped, Unchanged
+from crawler.errors import SpiderArgumentError
+from crawler.spiders import SieveSpider
 
 logger = logging.getLogger(__name__)
 
 KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".xhtml": "html"}
+
+
+def file_version(stat: os.stat_result) -> str:
+    """A validator for a file, as an ETag is for a web page."""
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
 def kind_of(path: Path) -> str | None:
@@ -41,14 +48,17 @@ class FilesSpider(SieveSpider):
     Files ending in ``.txt`` or ``.text`` are read as plain text, ``.html``,
     ``.htm`` and ``.xhtml`` as HTML, each also gzipped (``.gz``). Files of
     other types, and files larger than ``SIEVE_MAX_BYTES``, are recorded as
-    skipped without being read. The files are fetched as ``file://``
-    requests, so settings, stats and pipelines apply as for web pages.
+    skipped without being read. Files whose size and modification time have
+    not changed since they were last read are not read again. The files are
+    fetched as ``file://`` requests, so settings, stats and pipelines apply
+    as for web pages.
     """
 
     name = "files"
     # One file at a time: the files then reach the pipeline in sorted order,
-    # so a run over the same folder is repeatable.
-    custom_settings = {"CONCURRENT_REQUESTS": 1}
+    # so a run over the same folder is repeatable. The web's manners (delays,
+    # AutoThrottle) have no purpose on a local disk.
+    custom_settings = {"CONCURRENT_REQUESTS": 1, "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
 
     def __init__(self, path: str | None = None, glob: str | None = None, **kwargs: Any):
         super().__init__(path=path, glob=glob, **kwargs)
@@ -78,18 +88,28 @@ class FilesSpider(SieveSpider):
                 yield Skipped(url, "unsupported-type", f"{''.join(path.suffixes) or 'no extension'} is not a text or HTML file")
                 continue
             try:
-                size = path.stat().st_size
+                stat = path.stat()
             except OSError as exc:
                 yield Skipped(url, "unreadable", str(exc))
                 continue
-            if size > max_bytes:
-                yield Skipped(url, "too-large", f"{size} bytes is more than SIEVE_MAX_BYTES ({max_bytes})")
+            if stat.st_size > max_bytes:
+                yield Skipped(url, "too-large", f"{stat.st_size} bytes is more than SIEVE_MAX_BYTES ({max_bytes})")
                 continue
-            yield Request(url, callback=self.parse, errback=self.unreadable, cb_kwargs={"kind": kind})
+            previous = previous_fetch(self.crawler, url)
+            if previous is not None and previous.fetch.etag == file_version(stat):
+                yield Unchanged(url, "same-file")
+                continue
+            version = file_version(stat)
+            yield Request(url, callback=self.parse, errback=self.unreadable, cb_kwargs={"kind": kind, "version": version})
 
-    def parse(self, response: Response, kind: str) -> Iterator[Page]:
+    def parse(self, response: Response, kind: str, version: str) -> Iterator[Page | Unchanged]:
         path = Path(response.url.removeprefix("file://"))
-        yield Page(url=response.url, body=response.body, kind=kind, source=path.parent.name)
+        fetch = Fetch(etag=version, body_hash=body_hash(response.body))
+        previous = previous_fetch(self.crawler, response.url)
+        if previous is not None and previous.fetch.body_hash == fetch.body_hash:
+            yield Unchanged(response.url, "same-body", fetch)
+            return
+        yield Page(url=response.url, body=response.body, kind=kind, source=path.parent.name, fetch=fetch)
 
     def unreadable(self, failure: Failure) -> Iterator[Skipped]:
         yield Skipped(failure.request.url, "unreadable", str(failure.value))

@@ -9,8 +9,8 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
-from crawler.items import Page, Skipped
-from crawler.spiders import SpiderArgumentError
+from crawler.items import Page, Skipped, Unchanged
+from crawler.errors import SpiderArgumentError
 from crawler.web import WebSpider, is_web_url, page_from_response
 
 
@@ -55,13 +55,14 @@ class SiteSpider(WebSpider):
         self.links = LinkExtractor(allow=allow_patterns)
 
     async def start(self) -> AsyncIterator[Any]:
-        yield Request(self.start_url, callback=self.parse_page, errback=self.skip)
+        yield self.page_request(self.start_url)
 
-    def parse_page(self, response: Response) -> Iterator[Page | Skipped | Request]:
+    def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged | Request]:
         item = page_from_response(response, require_article=True)
         yield item
-        if isinstance(item, Skipped) or response.meta.get("depth", 0) >= self.depth:
+        # A 304 has no body to read links from, nor has a non-HTML response.
+        if isinstance(item, Skipped) or response.status == 304 or response.meta.get("depth", 0) >= self.depth:
             return
         for link in self.links.extract_links(response):
             if urlsplit(link.url).netloc.lower() == self.netloc:
-                yield Request(link.url, callback=self.parse_page, errback=self.skip)
+                yield self.page_request(link.url)

@@ -9,7 +9,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from crawler.items import Skipped
-from crawler.spiders import SpiderArgumentError
+from crawler.errors import SpiderArgumentError
 from crawler.web import WebSpider, is_web_url, parse_xml, since_argument, sitemap_entries
 
 
@@ -63,4 +63,4 @@ class SitemapSpider(WebSpider):
             if kind == "sitemapindex":
                 yield Request(entry.url, callback=self.parse_sitemap, errback=self.skip)
             else:
-                yield from self.checked_requests([entry.url])
+                yield from self.checked_requests([entry])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from crawler.spiders import SpiderArgumentError
+from crawler.errors import SpiderArgumentError
 from crawler.web import WebSpider, read_url_list
 
 

@@ -1,0 +1,112 @@
+"""``scrapy export``: the clean articles, for downstream extractors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from crawler.commands import open_existing_database
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator
+
+FIELDS = [
+    "id",
+    "url",
+    "canonical_url",
+    "source",
+    "title",
+    "author",
+    "published",
+    "language",
+    "text",
+    "paragraphs",
+    "duplicate_of",
+    "run_id",
+    "changed_at",
+]
+
+
+def since_condition(value: str) -> tuple[str, Any]:
+    """``--since``: a run id (articles that run or a later one wrote), or an
+    ISO 8601 time (articles whose content changed at or after it)."""
+    if value.isdigit():
+        return "run_id >= ?", int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--since takes a run id or an ISO 8601 time, not {value!r}", print_help=False) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    utc = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return "changed_at >= ?", utc
+
+
+@contextmanager
+def output(path: str | None) -> Iterator[TextIO]:
+    """Standard output, or a file that appears only once it is complete."""
+    if not path or path == "-":
+        yield sys.stdout
+        return
+    partial = Path(f"{path}.partial")
+    with partial.open("w", encoding="utf-8", newline="") as stream:
+        yield stream
+    os.replace(partial, path)
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "[-o FILE] [--since RUN_ID|ISO_TIME] [--format jsonl|csv] [--include-duplicates]"
+
+    def short_desc(self) -> str:
+        return "Write the clean articles of the Sieve database (SIEVE_DB), in id order"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
+        parser.add_argument("--since", metavar="RUN_ID|ISO_TIME", help="only articles written by that run or later, or changed since that time")
+        parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+        parser.add_argument("--include-duplicates", action="store_true", help="also near-duplicates (see duplicate_of)")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        conditions, params = [], []
+        if not opts.include_duplicates:
+            conditions.append("duplicate_of IS NULL")
+        if opts.since:
+            condition, param = since_condition(opts.since)
+            conditions.append(condition)
+            params.append(param)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        columns = ", ".join(f for f in FIELDS if f != "paragraphs")
+        db = open_existing_database(self.settings)
+        # The cursor yields rows one at a time: memory stays flat however
+        # many articles there are.
+        rows = db.conn.execute(f"SELECT {columns} FROM articles {where} ORDER BY id", params)
+        names = [d[0] for d in rows.description]
+        with output(opts.output) as stream:
+            writer = csv.DictWriter(stream, FIELDS) if opts.format == "csv" else None
+            if writer:
+                writer.writeheader()
+            for row in rows:
+                record = dict(zip(names, row))
+                record["paragraphs"] = record["text"].split("\n\n")
+                if writer:
+                    writer.writerow({**record, "paragraphs": json.dumps(record["paragraphs"], ensure_ascii=False)})
+                else:
+                    stream.write(json.dumps({f: record[f] for f in FIELDS}, ensure_ascii=False) + "\n")
+        db.close()
