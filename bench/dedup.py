@@ -232,6 +232,16 @@ def article_of(doc: Doc) -> Article:
     )
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not
+    carried over from the process that forked it)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 # --- scoring ----------------------------------------------------------------------
 
 
@@ -270,7 +280,7 @@ def quality(args: argparse.Namespace) -> None:
         for doc in docs:
             stages.process(article_of(doc))
         elapsed = time.perf_counter() - started
-        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_rss = peak_rss_mb()
         db = stages.shared.db
         stages.shared.commit()
         rows = db.execute("SELECT id, url, text, duplicate_of FROM articles ORDER BY id").fetchall()
@@ -327,16 +337,19 @@ def quality(args: argparse.Namespace) -> None:
     removed_as = {(url.rsplit("/", 1)[1], position): reason for url, position, reason in removed}
     labelled = [(d.key, i, label) for d in docs for i, label in enumerate(d.labels)]
     boilerplate = [(k, i) for k, i, label in labelled if label == "boilerplate"]
-    found = sum(removed_as.get(x) == "site-boilerplate" for x in boilerplate)
+    found = sum(removed_as.get(x) not in (None, "repeat") for x in boilerplate)
+    by_dedup = sum(removed_as.get(x) == "site-boilerplate" for x in boilerplate)
     site_removals = [x for x, reason in removed_as.items() if reason == "site-boilerplate"]
     correct = sum(by_key[k].labels[i] == "boilerplate" for k, i in site_removals)
     quotes = [(k, i) for k, i, label in labelled if label == "quote"]
     quotes_removed = sum(x in removed_as for x in quotes)
+    quote_reasons = sorted({removed_as[x] for x in quotes if x in removed_as})
     print("\n| site boilerplate | value |")
     print("|---|---|")
-    print(f"| recall, boilerplate lines removed | {fraction(found, len(boilerplate))} |")
+    print(f"| recall, boilerplate lines removed (any reason but repeat) | {fraction(found, len(boilerplate))} |")
+    print(f"| ... of them as site-boilerplate (the rest by the cleaning stage's rules) | {by_dedup} |")
     print(f"| precision, site-boilerplate removals that were boilerplate | {fraction(correct, len(site_removals))} |")
-    print(f"| quotes shared by two articles, removed | {quotes_removed} of {len(quotes)} |")
+    print(f"| quotes shared by two articles, removed | {quotes_removed} of {len(quotes)} {quote_reasons or ''} |")
     print(f"| boilerplate paragraphs found (distinct) | {stats.get('sieve/dedup/site_boilerplate_found', 0)} |")
     print(f"| removed from earlier articles (retroactively) | {stats.get('sieve/dedup/retroactive_removals', 0)} |")
 
@@ -398,7 +411,7 @@ def probe(args: argparse.Namespace) -> None:
         found += getattr(item, "duplicate_of", None) is not None
     per_article = (time.perf_counter() - started) / len(docs)
     stages.shared.db.conn.rollback()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     print(json.dumps({"startup_s": startup, "ms_per_article": per_article * 1000, "rss_mb": rss, "copies_found": found, "copies": len(stored)}))
 
 

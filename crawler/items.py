@@ -123,14 +123,17 @@ class Article:
     published: str | None = None
     language: str | None = None
     sitename: str | None = None
-    #: MinHash signatures of the kept paragraphs long enough to have one, by
-    #: position (from the repeat stage, reused by cross-document dedup).
+    #: The texts of the page's links (lower case), for the cleaning stage,
+    #: which empties it once done.
+    link_texts: frozenset[str] = frozenset()
+    #: From the repeat stage, for cross-document dedup: the MinHash signature
+    #: of each kept paragraph that has shingles (by position), of the whole
+    #: article, and the LSH keys of each kept paragraph (by position).
     signatures: dict[int, Any] = field(default_factory=dict)
+    signature: Any = None
+    paragraph_keys: dict[int, list[int]] = field(default_factory=dict)
     #: Cross-document dedup: the stored article this one nearly duplicates...
     duplicate_of: int | None = None
-    #: ...this article's LSH keys and its paragraphs' keys (by position)...
-    article_keys: list[int] = field(default_factory=list)
-    paragraph_keys: dict[int, list[int]] = field(default_factory=dict)
     #: ...and the paragraphs it has shown to be site boilerplate.
     new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
     fetch: Fetch | None = None

@@ -41,30 +41,6 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
-def article_keys(paragraphs: Sequence[str], signatures: Sequence[np.ndarray | None] = ()) -> list[int]:
-    """LSH keys of an article, from its kept paragraphs and those of their
-    signatures already computed (the rest are computed here)."""
-    known = dict(enumerate(signatures))
-    missing = [i for i, text in enumerate(paragraphs) if known.get(i) is None and fingerprints.paragraph_shingles(text)]
-    rows = fingerprints.signatures([fingerprints.paragraph_shingles(paragraphs[i]) for i in missing])
-    known.update(zip(missing, rows))
-    signature = fingerprints.union(s for s in known.values() if s is not None)
-    if signature is None:
-        return []
-    return fingerprints.band_keys(signature, fingerprints.ARTICLE_BANDS, fingerprints.ARTICLE_ROWS)
-
-
-def paragraph_keys(text: str, source: str, min_words: int, signature=None) -> list[int]:
-    """LSH keys of a paragraph, scoped to its source; a short paragraph has
-    one key, its normalised text (see notes on empty MinHash signatures)."""
-    normalized = fingerprints.normalize(text)
-    if len(normalized.split()) < min_words:
-        return [fingerprints.exact_band_key(normalized, source)]
-    if signature is None:
-        signature = fingerprints.signatures([fingerprints.shingles(normalized)])[0]
-    return fingerprints.band_keys(signature, fingerprints.PARAGRAPH_BANDS, fingerprints.PARAGRAPH_ROWS, source)
-
-
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -84,16 +60,20 @@ class CorpusIndex:
         row = self.db.execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
-    def similar_articles(self, keys: Sequence[int], exclude: int | None) -> list[tuple[int, str, int | None]]:
-        """``(id, text, duplicate_of)`` of the articles sharing an LSH band."""
+    def similar_articles(
+        self, keys: Sequence[int], exclude: int | None
+    ) -> list[tuple[int, str, int | None, np.ndarray | None]]:
+        """``(id, text, duplicate_of, signature)`` of the articles sharing an LSH band."""
         if not keys:
             return []
-        return self.db.execute(
-            f"""SELECT id, text, duplicate_of FROM articles WHERE id IN (
-                    SELECT DISTINCT article_id FROM article_bands WHERE key IN ({_marks(keys)}))
-                AND id IS NOT ? ORDER BY id""",
+        rows = self.db.execute(
+            f"""SELECT a.id, a.text, a.duplicate_of, k.signature FROM articles a
+                LEFT JOIN article_keys k ON k.article_id = a.id
+                WHERE a.id IN (SELECT DISTINCT article_id FROM article_bands WHERE key IN ({_marks(keys)}))
+                AND a.id IS NOT ? ORDER BY a.id""",
             [*keys, exclude],
         ).fetchall()
+        return [(i, text, dup, fingerprints.from_bytes(sig) if sig else None) for i, text, dup, sig in rows]
 
     def paragraph_candidates(
         self, keys: Sequence[int], exclude: int | None
@@ -131,18 +111,24 @@ class CorpusIndex:
     # --- writes ---------------------------------------------------------------
 
     def index_article(
-        self, article_id: int, keys: Sequence[int], paragraphs: Iterable[tuple[int, str, Sequence[int]]]
+        self,
+        article_id: int,
+        signature: np.ndarray | None,
+        paragraphs: Iterable[tuple[int, str, Sequence[int]]],
+        *,
+        replace: bool,
     ) -> None:
-        """Replace what the index holds for an article: its kept paragraphs
-        ``(position, text, keys)`` and its own keys."""
-        self.unindex_article(article_id)
-        rows = [(article_id, position, text, pack(pkeys)) for position, text, pkeys in paragraphs]
+        """Index an article: its kept paragraphs ``(position, text, keys)`` and
+        its signature. ``replace``: the article was indexed before."""
+        if replace:
+            self.unindex_article(article_id)
+        rows = [(article_id, position, text, pack(keys)) for position, text, keys in paragraphs]
         self.db.conn.executemany("INSERT INTO paragraphs (article_id, position, text, keys) VALUES (?, ?, ?, ?)", rows)
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO paragraph_bands (key, article_id, position) VALUES (?, ?, ?)",
             [(key, article_id, position) for _, position, _, blob in rows for key in unpack(blob)],
         )
-        self._set_article_keys(article_id, keys)
+        self._set_signature(article_id, signature, replace=False)
 
     def unindex_article(self, article_id: int) -> None:
         for position, blob in self.db.execute(
@@ -150,7 +136,7 @@ class CorpusIndex:
         ).fetchall():
             self._delete_paragraph_bands(article_id, position, unpack(blob))
         self.db.execute("DELETE FROM paragraphs WHERE article_id = ?", [article_id])
-        self._set_article_keys(article_id, [])
+        self._set_signature(article_id, None, replace=True)
 
     def add_boilerplate(
         self, source: str, found: NewBoilerplate, run_id: int | None, at: str
@@ -184,8 +170,10 @@ class CorpusIndex:
         )
         texts = [text for _, text in self.paragraphs_of(holder.article_id)]
         text = "\n\n".join(texts)
-        self.db["articles"].update(holder.article_id, {"text": text, "content_hash": content_hash(text)})
-        self._set_article_keys(holder.article_id, article_keys(texts))
+        self.db.execute(
+            "UPDATE articles SET text = ?, content_hash = ? WHERE id = ?", [text, content_hash(text), holder.article_id]
+        )
+        self._set_signature(holder.article_id, fingerprints.article_signature(texts), replace=True)
         return True
 
     def _delete_paragraph_bands(self, article_id: int, position: int, keys: Sequence[int]) -> None:
@@ -194,15 +182,19 @@ class CorpusIndex:
             [(key, article_id, position) for key in keys],
         )
 
-    def _set_article_keys(self, article_id: int, keys: Sequence[int]) -> None:
-        row = self.db.execute("SELECT keys FROM article_keys WHERE article_id = ?", [article_id]).fetchone()
-        if row:
-            self.db.conn.executemany(
-                "DELETE FROM article_bands WHERE key = ? AND article_id = ?",
-                [(key, article_id) for key in unpack(row[0])],
-            )
+    def _set_signature(self, article_id: int, signature: np.ndarray | None, *, replace: bool) -> None:
+        """Record an article's signature and its LSH keys, in place of the old ones."""
+        if replace:
+            row = self.db.execute("SELECT keys FROM article_keys WHERE article_id = ?", [article_id]).fetchone()
+            if row:
+                self.db.conn.executemany(
+                    "DELETE FROM article_bands WHERE key = ? AND article_id = ?",
+                    [(key, article_id) for key in unpack(row[0])],
+                )
+        keys = fingerprints.article_keys(signature)
         self.db.execute(
-            "INSERT OR REPLACE INTO article_keys (article_id, keys) VALUES (?, ?)", [article_id, pack(keys)]
+            "INSERT OR REPLACE INTO article_keys (article_id, keys, signature) VALUES (?, ?, ?)",
+            [article_id, pack(keys), None if signature is None else signature.tobytes()],
         )
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO article_bands (key, article_id) VALUES (?, ?)", [(key, article_id) for key in keys]

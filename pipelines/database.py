@@ -25,7 +25,7 @@ import sqlite_utils
 from crawler.errors import SieveError
 from crawler.items import Fetch
 from pipelines import fingerprints
-from pipelines.corpus import CorpusIndex, article_keys, paragraph_keys
+from pipelines.corpus import CorpusIndex
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -205,10 +205,6 @@ def _v2_cross_document_dedup(db: sqlite_utils.Database) -> None:
             position INTEGER NOT NULL,
             PRIMARY KEY (key, article_id, position)
         ) WITHOUT ROWID;
-        CREATE TABLE article_keys (
-            article_id INTEGER PRIMARY KEY REFERENCES articles(id),
-            keys BLOB NOT NULL
-        );
         CREATE TABLE article_bands (
             key INTEGER NOT NULL,
             article_id INTEGER NOT NULL,
@@ -231,13 +227,9 @@ def _v2_cross_document_dedup(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID;
         """
     )
-    # Articles stored by version 1 join the index; their paragraph positions
-    # are their order in the stored text (version 1 kept no other).
-    index = CorpusIndex(db)
-    for article_id, source, text in db.execute("SELECT id, source, text FROM articles").fetchall():
-        texts = text.split("\n\n")
-        paragraphs = [(i, t, paragraph_keys(t, source, index.min_words)) for i, t in enumerate(texts)]
-        index.index_article(article_id, article_keys(texts), paragraphs)
+    db.execute("CREATE TABLE article_keys (article_id INTEGER PRIMARY KEY REFERENCES articles(id), keys BLOB NOT NULL)")
+    # Articles stored by version 1 join the index in _v4, whose code indexes
+    # in the current format.
 
 
 def _v3_incremental(db: sqlite_utils.Database) -> None:
@@ -259,7 +251,28 @@ def _v3_incremental(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_cross_document_dedup, _v3_incremental]
+def _v4_article_signatures(db: sqlite_utils.Database) -> None:
+    """article signatures kept, so that clear near-duplicates need no exact comparison"""
+    db.execute("ALTER TABLE article_keys ADD COLUMN signature BLOB")
+    # Index what is not indexed yet (articles stored by version 1), in the
+    # current format. Their paragraph positions are their order in the
+    # stored text: version 1 kept no other.
+    index = CorpusIndex(db)
+    unindexed = db.execute(
+        "SELECT id, source, text FROM articles WHERE id NOT IN (SELECT article_id FROM article_keys)"
+    ).fetchall()
+    for article_id, source, text in unindexed:
+        texts = text.split("\n\n")
+        paragraphs = [(i, t, fingerprints.paragraph_keys(t, source, index.min_words)) for i, t in enumerate(texts)]
+        index.index_article(article_id, fingerprints.article_signature(texts), paragraphs, replace=False)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_initial,
+    _v2_cross_document_dedup,
+    _v3_incremental,
+    _v4_article_signatures,
+]
 
 
 class SieveDatabase:

@@ -156,10 +156,11 @@ def decode(data: bytes, *, html: bool, content_type: str | None = None) -> str:
         text = _decode(data, _bom_encoding(data) or declared or _utf8_or_cp1252(data))
     text = text.lstrip("\ufeff")
 
-    controls = len(_CONTROL.findall(text))
+    cleaned = _CONTROL.sub("", text)
+    controls = len(text) - len(cleaned)
     if controls > MAX_CONTROL_SHARE * len(text):
         raise Unreadable("binary", f"{controls} of {len(text)} characters are control characters")
-    text = _CONTROL.sub("", text)
+    text = cleaned
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise Unreadable("empty", "the document is empty or only whitespace")

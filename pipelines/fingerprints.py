@@ -63,18 +63,19 @@ def exact_key(normalized: str) -> str:
     return xxhash.xxh3_64_hexdigest(normalized.encode("utf-8"))
 
 
-def signatures(shingle_sets: Sequence[set[bytes]]) -> np.ndarray:
-    """One MinHash signature per set, as the rows of a (n, NUM_PERM) array."""
-    if not shingle_sets:
-        return np.empty((0, NUM_PERM), dtype=np.uint64)
-    hashes = MinHash.bulk(
-        shingle_sets,
-        num_perm=NUM_PERM,
-        seed=SEED,
-        hashfunc=xxhash.xxh32_intdigest,
-        scheme="affine32",
-    )
-    return np.vstack([m.hashvalues for m in hashes])
+# Creating a MinHash draws its permutations; copies of one template share them.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
+
+
+def signatures(shingle_sets: Sequence[Iterable[bytes]]) -> np.ndarray:
+    """One MinHash signature per set, as the rows of a (n, NUM_PERM) array
+    (what ``MinHash.bulk`` does, without drawing the permutations each call)."""
+    rows = np.empty((len(shingle_sets), NUM_PERM), dtype=np.uint32)
+    for row, shingle_set in enumerate(shingle_sets):
+        minhash = _TEMPLATE.copy()
+        minhash.update_batch(shingle_set)
+        rows[row] = minhash.hashvalues
+    return rows
 
 
 def _key(data: bytes) -> int:
@@ -111,6 +112,49 @@ def union(signature_rows: Iterable[np.ndarray]) -> np.ndarray | None:
     An article's signature thus costs nothing once its paragraphs have theirs."""
     rows = list(signature_rows)
     return np.minimum.reduce(rows) if rows else None
+
+
+def article_signature(paragraphs: Sequence[str], signatures: Sequence[np.ndarray | None] = ()) -> np.ndarray | None:
+    """An article's signature from its kept paragraphs, reusing those of
+    their signatures already computed; None for an article without shingles."""
+    known = dict(enumerate(signatures))
+    missing = [i for i, text in enumerate(paragraphs) if known.get(i) is None and paragraph_shingles(text)]
+    known.update(zip(missing, signatures_of([paragraphs[i] for i in missing])))
+    return union(s for s in known.values() if s is not None)
+
+
+def signatures_of(texts: Sequence[str]) -> np.ndarray:
+    return signatures([paragraph_shingles(text) for text in texts])
+
+
+def article_keys(signature: np.ndarray | None) -> list[int]:
+    if signature is None:
+        return []
+    return band_keys(signature, ARTICLE_BANDS, ARTICLE_ROWS)
+
+
+def paragraph_keys(
+    text: str, source: str, min_words: int, signature: np.ndarray | None = None, normalized: str | None = None
+) -> list[int]:
+    """LSH keys of a paragraph, scoped to its source; a short paragraph has
+    one key, its normalised text (an empty or tiny shingle set would make
+    its signature match every other such text)."""
+    if normalized is None:
+        normalized = normalize(text)
+    if len(normalized.split()) < min_words:
+        return [exact_band_key(normalized, source)]
+    if signature is None:
+        signature = signatures([shingles(normalized)])[0]
+    return band_keys(signature, PARAGRAPH_BANDS, PARAGRAPH_ROWS, source)
+
+
+def from_bytes(data: bytes) -> np.ndarray:
+    """A signature stored with ``ndarray.tobytes()``."""
+    return np.frombuffer(data, dtype=np.uint32)
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(a == b))
 
 
 def jaccard(a: frozenset[bytes] | set[bytes], b: frozenset[bytes] | set[bytes]) -> float:

@@ -8,9 +8,12 @@ this run and earlier ones.
    kept paragraphs') have an exact Jaccard similarity of at least
    ``SIEVE_NEAR_DUP_THRESHOLD`` with a stored article gets ``duplicate_of``
    set to that article (the most similar, if several). LSH on MinHash
-   signatures finds the candidates; the exact Jaccard decides. A copy of a
-   copy thus points at the copy: ``duplicate_of IS NULL`` still selects one
-   article of each group.
+   signatures finds the candidates. Their signatures give an estimate of the
+   similarity; where it is within ``ESTIMATE_MARGIN`` of the threshold, the
+   exact Jaccard of the two texts decides (with 128 permutations the
+   estimate's standard error is at most 0.045, so a margin of 0.15 is over
+   three of them). A copy of a copy points at the copy: ``duplicate_of IS
+   NULL`` still selects one article of each group.
 3. **New site boilerplate.** A paragraph of a non-duplicate article that is
    near-identical (``SIEVE_SITE_BOILERPLATE_SIMILARITY``) to paragraphs of at
    least ``SIEVE_SITE_BOILERPLATE_MIN`` - 1 other non-duplicate articles of
@@ -34,7 +37,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.items import Article, Holder, NewBoilerplate, Paragraph, Skipped, Unchanged
 from pipelines import fingerprints
-from pipelines.corpus import CorpusIndex, article_keys, content_hash, paragraph_keys
+from pipelines.corpus import CorpusIndex, content_hash
 from pipelines.database import SieveDatabase
 
 if TYPE_CHECKING:
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
+
+ESTIMATE_MARGIN = 0.15
 
 
 class CrossDedupPipeline:
@@ -87,27 +92,28 @@ class CrossDedupPipeline:
         own_id, stored_hash = index.article_version(item.url)
         if stored_hash is not None and stored_hash == content_hash(item.text):
             return Unchanged(item.url, "same-text", item.fetch)
-        item.paragraph_keys = {
-            p.position: paragraph_keys(p.text, item.source, self.min_words, item.signatures.get(p.position))
-            for p in item.paragraphs
-        }
-        self._remove_known_boilerplate(item, index)
+        if not item.paragraph_keys:  # the repeat stage did not run
+            item.paragraph_keys = {
+                p.position: fingerprints.paragraph_keys(p.text, item.source, self.min_words) for p in item.paragraphs
+            }
+        if self._remove_known_boilerplate(item, index) or item.signature is None:
+            self._update_signature(item)
         if not item.paragraphs:
             return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
-        item.article_keys = self._article_keys(item)
         item.duplicate_of = self._find_original(item, index, own_id)
         if item.duplicate_of is not None:
             self.stats.inc_value("sieve/dedup/near_duplicates")
         elif self._find_new_boilerplate(item, index, own_id):
             if not item.paragraphs:
                 return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
-            item.article_keys = self._article_keys(item)
+            self._update_signature(item)
         return item
 
     @staticmethod
-    def _article_keys(item: Article) -> list[int]:
-        signatures = [item.signatures.get(p.position) for p in item.paragraphs]
-        return article_keys([p.text for p in item.paragraphs], signatures)
+    def _update_signature(item: Article) -> None:
+        item.signature = fingerprints.article_signature(
+            [p.text for p in item.paragraphs], [item.signatures.get(p.position) for p in item.paragraphs]
+        )
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two paragraphs are near-identical (short ones: identical
@@ -118,7 +124,8 @@ class CrossDedupPipeline:
         similarity = fingerprints.jaccard(fingerprints.paragraph_shingles(a), fingerprints.paragraph_shingles(b))
         return similarity >= self.boilerplate_similarity
 
-    def _remove_known_boilerplate(self, item: Article, index: CorpusIndex) -> None:
+    def _remove_known_boilerplate(self, item: Article, index: CorpusIndex) -> bool:
+        """Take out paragraphs already known to be site boilerplate; whether there were any."""
         all_keys = [key for keys in item.paragraph_keys.values() for key in keys]
         known = defaultdict(list)
         for key, _, text, first_article, first_position in index.known_boilerplate(all_keys):
@@ -133,17 +140,25 @@ class CrossDedupPipeline:
                 kept.append(p)
             else:
                 item.remove(p, "site-boilerplate", match_position=match[2], match_article=match[1])
+        found = len(kept) < len(item.paragraphs)
         item.paragraphs = kept
+        return found
 
     def _find_original(self, item: Article, index: CorpusIndex, own_id: int | None) -> int | None:
-        shingles = fingerprints.text_shingles(p.text for p in item.paragraphs)
-        if not shingles:
+        if item.signature is None:
             return None
+        shingles: set[bytes] | None = None
         best: tuple[float, int] | None = None
-        for article_id, text, duplicate_of in index.similar_articles(item.article_keys, exclude=own_id):
+        for article_id, text, duplicate_of, signature in index.similar_articles(
+            fingerprints.article_keys(item.signature), exclude=own_id
+        ):
             if own_id is not None and duplicate_of == own_id:
                 continue  # a copy of this very article, seen before it changed
-            similarity = fingerprints.jaccard(shingles, fingerprints.text_shingles(text.split("\n\n")))
+            similarity = fingerprints.estimated_jaccard(item.signature, signature) if signature is not None else None
+            if similarity is None or abs(similarity - self.near_threshold) < ESTIMATE_MARGIN:
+                if shingles is None:
+                    shingles = fingerprints.text_shingles(p.text for p in item.paragraphs)
+                similarity = fingerprints.jaccard(shingles, fingerprints.text_shingles(text.split("\n\n")))
             if similarity >= self.near_threshold and (best is None or similarity > best[0]):
                 best = (similarity, article_id)
         return best[1] if best else None

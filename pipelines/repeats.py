@@ -1,5 +1,8 @@
 """Repeat stage: a paragraph that repeats an earlier paragraph of the same
-article is removed; the first occurrence keeps its place.
+article is removed; the first occurrence keeps its place. The stage also
+leaves on the article the MinHash signatures and LSH keys that
+cross-document dedup needs, so that they are computed here, in a worker
+process, rather than in the crawl's process.
 
 Scrapers and CMS templates often print a paragraph twice. Two paragraphs are
 repeats when the MinHash estimate of the Jaccard similarity of their
@@ -18,12 +21,12 @@ import numpy as np
 
 from crawler.items import Article, Paragraph
 from pipelines import fingerprints
+from pipelines.stage import DocumentStage, Stats
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from scrapy.crawler import Crawler
-    from scrapy.statscollectors import StatsCollector
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +36,14 @@ class RepeatFinder:
         self.threshold = threshold
         self.min_words = min_words
 
-    def find(self, paragraphs: list[Paragraph]) -> tuple[dict[int, int], dict[int, np.ndarray]]:
+    def find(
+        self, paragraphs: list[Paragraph], normalized: list[str] | None = None
+    ) -> tuple[dict[int, int], dict[int, np.ndarray]]:
         """Map the index of each repeat to the index of the paragraph it
         repeats; also return the MinHash signature of every paragraph that
         has shingles (later stages build the article's from them)."""
-        normalized = [fingerprints.normalize(p.text) for p in paragraphs]
+        if normalized is None:
+            normalized = [fingerprints.normalize(p.text) for p in paragraphs]
         with_shingles = [i for i, p in enumerate(paragraphs) if fingerprints.paragraph_shingles(p.text)]
         rows = fingerprints.signatures([fingerprints.paragraph_shingles(paragraphs[i].text) for i in with_shingles])
         signature = dict(zip(with_shingles, rows))
@@ -65,24 +71,24 @@ class RepeatFinder:
         return repeats, signature
 
 
-class RepeatPipeline:
-    def __init__(self, stats: StatsCollector, finder: RepeatFinder):
+class RepeatPipeline(DocumentStage):
+    def __init__(self, stats: Stats, finder: RepeatFinder):
         self.stats = stats
         self.finder = finder
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        settings = crawler.settings
+    def build(cls, settings: BaseSettings, stats: Stats) -> Self:
         finder = RepeatFinder(
             threshold=settings.getfloat("SIEVE_REPEAT_THRESHOLD"),
             min_words=settings.getint("SIEVE_REPEAT_MIN_WORDS"),
         )
-        return cls(crawler.stats, finder)
+        return cls(stats, finder)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        repeats, signatures = self.finder.find(item.paragraphs)
+        normalized = {p.position: fingerprints.normalize(p.text) for p in item.paragraphs}
+        repeats, signatures = self.finder.find(item.paragraphs, [normalized[p.position] for p in item.paragraphs])
         item.signatures = {item.paragraphs[i].position: sig for i, sig in signatures.items() if i not in repeats}
         if repeats:
             for index, match in repeats.items():
@@ -90,4 +96,11 @@ class RepeatPipeline:
             item.paragraphs = [p for i, p in enumerate(item.paragraphs) if i not in repeats]
             item.removed.sort(key=lambda r: r.position)
             self.stats.inc_value("sieve/repeats/paragraphs_removed", len(repeats))
+        item.signature = fingerprints.union(item.signatures.values())
+        item.paragraph_keys = {
+            p.position: fingerprints.paragraph_keys(
+                p.text, item.source, self.finder.min_words, item.signatures.get(p.position), normalized[p.position]
+            )
+            for p in item.paragraphs
+        }
         return item

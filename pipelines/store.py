@@ -130,44 +130,59 @@ class StorePipeline:
             )
         self.shared.close()
 
+    # The statements below run for every document, so they are written out
+    # rather than built by sqlite-utils, which looks the table's columns up
+    # again on every call (eight queries per upsert).
+    ARTICLE_COLUMNS = (
+        "url", "canonical_url", "source", "title", "author", "published", "language", "sitename",
+        "text", "content_hash", "duplicate_of", "last_seen", "changed_at", "run_id",
+    )  # fmt: skip
+    INSERT_ARTICLE = (
+        f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen) "
+        f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}, ?)"
+    )
+    UPDATE_ARTICLE = f"UPDATE articles SET {', '.join(f'{c} = ?' for c in ARTICLE_COLUMNS)} WHERE id = ?"
+    INSERT_REMOVED = (
+        "INSERT INTO removed (article_id, position, text, reason, match_position, match_article_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )
+    UPSERT_FETCH = (
+        "INSERT INTO fetches (url, etag, last_modified, body_hash, fetched_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, "
+        "body_hash = excluded.body_hash, fetched_at = excluded.fetched_at"
+    )
+    UPSERT_SKIPPED = (
+        "INSERT INTO skipped (url, reason, detail, run_id, at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (url) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, "
+        "run_id = excluded.run_id, at = excluded.at"
+    )
+
     def _store_article(self, db: sqlite_utils.Database, article: Article) -> None:
         now = database.now()
         text = article.text
-        record = {
-            "url": article.url,
-            "canonical_url": article.canonical_url,
-            "source": article.source,
-            "title": article.title,
-            "author": article.author,
-            "published": article.published,
-            "language": article.language,
-            "sitename": article.sitename,
-            "text": text,
-            "content_hash": content_hash(text),
-            "duplicate_of": article.duplicate_of,
-            "last_seen": now,
-            "changed_at": now,
-            "run_id": self.run_id,
-        }
+        values = (
+            article.url, article.canonical_url, article.source, article.title, article.author, article.published,
+            article.language, article.sitename, text, content_hash(text), article.duplicate_of, now, now, self.run_id,
+        )  # fmt: skip
         self._record_fetch(db, article.url, article.fetch, now)
         index = CorpusIndex(db, self.min_words)
         article_id, stored_hash = index.article_version(article.url)
-        if stored_hash == record["content_hash"] and not article.new_boilerplate:
+        if stored_hash == content_hash(text) and not article.new_boilerplate:
             # The page changed, the article did not: nothing to rewrite.
             self._store_unchanged(db, Unchanged(article.url, "same-text"))
             return
         if article_id is not None:
-            db["articles"].update(article_id, record)
-            db["removed"].delete_where("article_id = ?", [article_id])
+            db.execute(self.UPDATE_ARTICLE, [*values, article_id])
+            db.execute("DELETE FROM removed WHERE article_id = ?", [article_id])
             self.stats.inc_value("sieve/articles_updated")
         else:
-            record["first_seen"] = now
-            article_id = db["articles"].insert(record, alter=False).last_pk
+            article_id = db.execute(self.INSERT_ARTICLE, [*values, now]).lastrowid
         self._insert_removals(db, article_id, article.removed)
         index.index_article(
             article_id,
-            article.article_keys,
+            article.signature,
             [(p.position, p.text, article.paragraph_keys.get(p.position, [])) for p in article.paragraphs],
+            replace=stored_hash is not None,
         )
         for found in article.new_boilerplate:
             index.add_boilerplate(article.source, found, self.run_id, now)
@@ -176,23 +191,13 @@ class StorePipeline:
                     removal = Removal(holder.position, holder.text, "site-boilerplate", found.position, article_id)
                     self._insert_removals(db, holder.article_id, [removal])
                     self.stats.inc_value("sieve/dedup/retroactive_removals")
-        db["skipped"].delete_where("url = ?", [article.url])
+        db.execute("DELETE FROM skipped WHERE url = ?", [article.url])
         self.stats.inc_value("sieve/articles_stored")
 
     def _insert_removals(self, db: sqlite_utils.Database, article_id: int, removals: list[Removal]) -> None:
-        db["removed"].insert_all(
-            (
-                {
-                    "article_id": article_id,
-                    "position": r.position,
-                    "text": r.text,
-                    "reason": r.reason,
-                    "match_position": r.match_position,
-                    "match_article_id": r.match_article,
-                }
-                for r in removals
-            ),
-            alter=False,
+        db.conn.executemany(
+            self.INSERT_REMOVED,
+            [(article_id, r.position, r.text, r.reason, r.match_position, r.match_article) for r in removals],
         )
         for r in removals:
             self.stats.inc_value(f"sieve/paragraphs_removed/{r.reason}")
@@ -200,33 +205,17 @@ class StorePipeline:
     def _store_unchanged(self, db: sqlite_utils.Database, item: Unchanged) -> None:
         now = database.now()
         db.execute("UPDATE articles SET last_seen = ? WHERE url = ?", [now, item.url])
-        if item.fetch is not None:
-            self._record_fetch(db, item.url, item.fetch, now)
+        self._record_fetch(db, item.url, item.fetch, now)
         db.execute("UPDATE fetches SET checked_at = ? WHERE url = ?", [now, item.url])
         self.stats.inc_value(f"sieve/unchanged/{item.why}")
 
-    @staticmethod
-    def _record_fetch(db: sqlite_utils.Database, url: str, fetch: Fetch | None, now: str) -> None:
-        if fetch is None:
-            return
-        db["fetches"].upsert(
-            {
-                "url": url,
-                "etag": fetch.etag,
-                "last_modified": fetch.last_modified,
-                "body_hash": fetch.body_hash,
-                "fetched_at": now,
-            },
-            pk="url",
-            alter=False,
-        )
+    def _record_fetch(self, db: sqlite_utils.Database, url: str, fetch: Fetch | None, now: str) -> None:
+        if fetch is not None:
+            db.execute(self.UPSERT_FETCH, [url, fetch.etag, fetch.last_modified, fetch.body_hash, now])
 
     def _store_skipped(self, db: sqlite_utils.Database, item: Skipped) -> None:
         logger.info("Skipped %s (%s): %s", item.url, item.reason, item.detail)
-        self._record_fetch(db, item.url, item.fetch, database.now())
-        db["skipped"].upsert(
-            {"url": item.url, "reason": item.reason, "detail": item.detail, "run_id": self.run_id, "at": database.now()},
-            pk="url",
-            alter=False,
-        )
+        now = database.now()
+        self._record_fetch(db, item.url, item.fetch, now)
+        db.execute(self.UPSERT_SKIPPED, [item.url, item.reason, item.detail, self.run_id, now])
         self.stats.inc_value(f"sieve/skipped/{item.reason}")

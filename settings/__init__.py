@@ -8,7 +8,9 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 
-# The stages, in order: each takes the item the previous one returned.
+# The stages, in order: each takes the item the previous one returned. The
+# leading document stages run in worker processes (see SIEVE_WORKERS).
+ITEM_PROCESSOR = "pipelines.workers.ParallelItemProcessor"
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.clean.CleanPipeline": 200,
@@ -16,6 +18,10 @@ ITEM_PIPELINES = {
     "pipelines.neardup.CrossDedupPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
+
+# A response yields one page (and, for site crawls, links): Scrapy starts
+# this many tasks per response, so a high value only costs time.
+CONCURRENT_ITEMS = 8
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
@@ -53,6 +59,13 @@ SIEVE_DB = "sieve.db"
 SIEVE_MAX_BYTES = 10 * 1024 * 1024
 #: A URL or e-mail address for site owners, sent in the User-Agent.
 SIEVE_CONTACT = ""
+
+#: Worker processes for extraction, cleaning and MinHash signatures; None
+#: means one per CPU, 0 runs every stage in the crawl's own process.
+SIEVE_WORKERS = None
+#: A worker that takes longer than this on one page is replaced, and the
+#: page skipped (extraction-timeout).
+SIEVE_EXTRACT_TIMEOUT = 60.0
 
 #: Passed to trafilatura: fewer stray lines, at the risk of losing some text.
 SIEVE_FAVOR_PRECISION = False

@@ -44,12 +44,12 @@ def scrapy_crawl(
     cwd: Path = REPO,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``scrapy crawl`` as a user would, in a subprocess, into ``db``."""
-    command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"SIEVE_DB={db}"]
-    for name, value in (args or {}).items():
-        command += ["-a", f"{name}={value}"]
-    for name, value in (settings or {}).items():
-        command += ["-s", f"{name}={value}"]
+    """Run ``scrapy crawl`` as a user would, in a subprocess, into ``db``.
+
+    The stages run in the crawl's own process unless ``SIEVE_WORKERS`` is
+    given: worker processes take seconds to start, and tests/test_workers.py
+    shows they store the same thing."""
+    command = crawl_command(spider, db, args, {"SIEVE_WORKERS": "0", **(settings or {})})
     env = {**os.environ, "PYTHONWARNINGS": "always::DeprecationWarning"}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     # Deprecation warnings inside the crawl would not reach pytest's filter.
@@ -150,7 +150,9 @@ def write_articles(folder: Path, count: int, seed: int = 0) -> list[Path]:
     return paths
 
 
-def crawl_command(spider: str, db: Path, args: dict[str, str] | None = None, settings: dict[str, str] | None = None) -> list[str]:
+def crawl_command(
+    spider: str, db: Path, args: dict[str, str] | None = None, settings: dict[str, str] | None = None
+) -> list[str]:
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"SIEVE_DB={db}"]
     for name, value in (args or {}).items():
         command += ["-a", f"{name}={value}"]

@@ -1,7 +1,7 @@
 """Incremental runs: a 500-article local site crawled twice, and what the
 second run downloaded and wrote.
 
-    python bench/incremental.py [--articles 500]
+    python bench/recrawl.py [--articles 500]
 
 The site is served on 127.0.0.1 by the tests' fixture server: a home page
 linking to listing pages of 25 articles each, and the articles, whose text

@@ -1,0 +1,118 @@
+"""Throughput: ``scrapy crawl files`` end to end against a bare one-process
+``trafilatura.extract`` loop over the same pages, in the same run.
+
+    python bench/throughput.py [--copies 5]
+
+The pages are the 181 of the article-extraction benchmark
+(``../shared/bench/article-extraction/html``, read at run time), written
+``--copies`` times into a temporary folder (905 pages by default). Sieve's
+time includes everything: start-up, worker processes, cleaning, MinHash,
+cross-document dedup (the copies are found as duplicates) and SQLite. Peak
+memory is the largest total resident memory of the process and its children,
+sampled every 50 ms. The runs are interleaved, several rounds of each, and
+the table shows medians: the machines this runs on are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "bench" / "article-extraction" / "html"
+BARE_LOOP = """
+import sys, pathlib, trafilatura
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.html")):
+    trafilatura.extract(path.read_text(encoding="utf-8", errors="replace"))
+"""
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def run(command: list[str]) -> tuple[float, int, str]:
+    """Wall time, peak resident memory of the process tree, and stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    peak = 0
+
+    def sample() -> None:
+        nonlocal peak
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out, _ = process.communicate()
+    sampler.join()
+    if process.returncode:
+        sys.exit(f"{command} failed with {process.returncode}")
+    return time.perf_counter() - started, peak, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--copies", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each, interleaved; the table shows medians")
+    args = parser.parse_args()
+    sources = sorted(args.data.glob("*.html.gz"))
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = Path(tmp) / "pages"
+        for copy in range(args.copies):
+            folder = pages / f"copy-{copy}"
+            folder.mkdir(parents=True)
+            for source in sources:
+                (folder / source.name.removesuffix(".gz")).write_bytes(gzip.decompress(source.read_bytes()))
+        count = len(sources) * args.copies
+        cpus = len(os.sched_getaffinity(0))
+
+        cases = [("bare trafilatura.extract loop, one process", [sys.executable, "-c", BARE_LOOP, str(pages)])]
+        for label, workers in [(f"scrapy crawl files, SIEVE_WORKERS={cpus} (default)", None), ("scrapy crawl files, SIEVE_WORKERS=0", 0)]:
+            command = [sys.executable, "-m", "scrapy", "crawl", "files", "-a", f"path={pages}", "-s", "LOG_LEVEL=WARNING"]
+            if workers is not None:
+                command += ["-s", f"SIEVE_WORKERS={workers}"]
+            cases.append((label, command))
+        # Interleaved, so that a slow spell of this shared machine hits every case alike.
+        measured: dict[str, list[tuple[float, int]]] = {label: [] for label, _ in cases}
+        for round_number in range(args.rounds):
+            for label, command in cases:
+                if command[1] == "-m":
+                    command = [*command, "-s", f"SIEVE_DB={Path(tmp) / f'sieve-{round_number}-{len(measured[label])}-{label[-3:]}.db'}"]
+                seconds, peak, _ = run(command)
+                measured[label].append((seconds, peak))
+                print(f"  round {round_number + 1}: {label}: {seconds:.1f} s", flush=True)
+        rows = [(label, statistics.median(s for s, _ in runs), max(p for _, p in runs)) for label, runs in measured.items()]
+
+    bare = rows[0][1]
+    print(f"\n## Throughput: {count} pages ({len(sources)} real pages x {args.copies}), {cpus} CPUs, median of {args.rounds} rounds\n")
+    print("| run | seconds (wall, end to end) | pages/s | ratio to bare loop | peak memory (process tree) |")
+    print("|---|---|---|---|---|")
+    for label, seconds, peak in rows:
+        print(f"| {label} | {seconds:.1f} | {count / seconds:.1f} | {bare / seconds:.2f} | {peak / 2**20:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,341 @@
+"""The item processor (``ITEM_PROCESSOR``): ``ITEM_PIPELINES`` as Scrapy runs
+them, except that the leading document stages (extraction, cleaning,
+repeats: the stages marked ``in_workers``) run in a pool of
+``SIEVE_WORKERS`` worker processes, while Scrapy keeps downloading.
+
+The stages after them (cross-document dedup, storage) run in the crawl's
+own process, one item at a time, in the order items reached the processor,
+whichever worker finishes first: the database sees the same sequence as
+without workers.
+
+A worker that crashes, or takes longer than ``SIEVE_EXTRACT_TIMEOUT`` on a
+page, is replaced; that page is recorded as skipped (``worker-crashed``,
+``extraction-timeout``) and the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import traceback
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import DropItem
+from scrapy.pipelines import ItemPipelineManager
+from scrapy.settings import Settings
+from scrapy.utils.conf import build_component_list
+from scrapy.utils.misc import build_from_crawler, load_object
+
+from crawler.items import Page, Skipped
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class StatsDelta:
+    """What a stage counts in a worker, to be added to the crawl's stats."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
+        self.counts[key] += count
+
+    def take(self) -> dict[str, int]:
+        counts, self.counts = dict(self.counts), Counter()
+        return counts
+
+
+def worker_main(conn: Connection, settings: dict[str, Any], stage_paths: list[str]) -> None:
+    """A worker: build the document stages, then turn pages into items until
+    told to stop (None) or the crawl's process goes away (end of file)."""
+    # Ctrl-C reaches the whole process group; the crawl decides when to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stats = StatsDelta()
+    stages = [load_object(path).build(Settings(settings), stats) for path in stage_paths]
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        try:
+            for stage in stages:
+                item = stage.process_item(item)
+            outcome = ("item", item, stats.take())
+        except DropItem as exc:
+            outcome = ("drop", str(exc), stats.take())
+        except Exception:
+            outcome = ("error", traceback.format_exc(), stats.take())
+        try:
+            conn.send(outcome)
+        except OSError:
+            return  # the crawl's process is gone
+
+
+@dataclass
+class _Task:
+    page: Page
+    future: asyncio.Future[tuple[str, Any, dict[str, int]]]
+    queued: float = 0.0
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    task: _Task | None = None
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    started: float = 0.0
+    finished_any: bool = False
+
+
+MAX_STILLBORN = 3
+
+
+class WorkerPool:
+    """Processes that each run the document stages on one page at a time.
+
+    Not forked from the crawl's process, which holds an event loop, threads
+    and a database connection that a fork would copy: they come from a fork
+    server, a fresh process that imports the stages (trafilatura, the
+    language model...) once; each worker then starts in milliseconds and
+    shares those pages of memory until it writes to them.
+    """
+
+    def __init__(self, size: int, settings: dict[str, Any], stage_paths: list[str], timeout: float):
+        self.size = size
+        self.settings = settings
+        self.stage_paths = stage_paths
+        self.timeout = timeout
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload([path.rsplit(".", 1)[0] for path in stage_paths])
+        self.workers: list[_Worker] = []
+        self.queue: deque[_Task] = deque()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        #: Seconds the workers spent on pages, and pages spent waiting for a worker.
+        self.busy = 0.0
+        self.waited = 0.0
+        #: Workers in a row that died before finishing any page: at
+        #: MAX_STILLBORN the stages cannot work here (broken install, no
+        #: memory), and replacing workers would only go round in circles.
+        self.stillborn = 0
+        self.broken: str | None = None
+
+    def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.workers = [self._spawn() for _ in range(self.size)]
+
+    def _spawn(self) -> _Worker:
+        assert self.loop is not None
+        ours, theirs = self.context.Pipe()
+        process = self.context.Process(
+            target=worker_main, args=(theirs, self.settings, self.stage_paths), name="sieve-worker", daemon=True
+        )
+        process.start()
+        theirs.close()
+        worker = _Worker(process, ours)
+        self.loop.add_reader(ours.fileno(), self._on_readable, worker)
+        return worker
+
+    async def process(self, page: Page) -> tuple[str, Any, dict[str, int]]:
+        """``(kind, value, stats)``: kind ``item`` (value: the item), ``drop``
+        or ``error`` (value: the message)."""
+        assert self.loop is not None
+        if self.broken:
+            return ("error", self.broken, {})
+        task = _Task(page, self.loop.create_future(), self.loop.time())
+        self.queue.append(task)
+        self._dispatch()
+        return await task.future
+
+    def _dispatch(self) -> None:
+        for worker in self.workers:
+            if not self.queue:
+                return
+            if worker.task is None:
+                task = self.queue.popleft()
+                worker.task = task
+                worker.started = self.loop.time()
+                self.waited += worker.started - task.queued
+                worker.timer = self.loop.call_later(self.timeout, self._timed_out, worker)
+                try:
+                    worker.conn.send(task.page)
+                except OSError:
+                    self._replace(worker, "worker-crashed", "the worker process stopped before it got the page")
+
+    def _finish(self, worker: _Worker, outcome: tuple[str, Any, dict[str, int]]) -> None:
+        task, worker.task = worker.task, None
+        self.busy += self.loop.time() - worker.started
+        if worker.timer is not None:
+            worker.timer.cancel()
+            worker.timer = None
+        if task is not None and not task.future.done():
+            task.future.set_result(outcome)
+
+    def _on_readable(self, worker: _Worker) -> None:
+        try:
+            outcome = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.process.join(timeout=5)
+            self._replace(worker, "worker-crashed", f"the worker process died (exit code {worker.process.exitcode})")
+            return
+        worker.finished_any = True
+        self.stillborn = 0
+        self._finish(worker, outcome)
+        self._dispatch()
+
+    def _timed_out(self, worker: _Worker) -> None:
+        worker.timer = None
+        worker.process.kill()
+        worker.process.join(timeout=5)
+        self._replace(worker, "extraction-timeout", f"no result after SIEVE_EXTRACT_TIMEOUT ({self.timeout:g} s)")
+
+    def _replace(self, worker: _Worker, reason: str, detail: str) -> None:
+        """The worker is gone: its page is skipped, a new worker takes its place."""
+        assert self.loop is not None
+        self.loop.remove_reader(worker.conn.fileno())
+        worker.conn.close()
+        if not worker.finished_any:
+            self.stillborn += 1
+        if self.stillborn >= MAX_STILLBORN:
+            self.broken = f"{MAX_STILLBORN} worker processes in a row died before finishing a page ({detail})"
+            logger.error("Stopping the worker pool: %s", self.broken)
+            self.workers.remove(worker)
+            for task in [*([worker.task] if worker.task else []), *self.queue]:
+                if not task.future.done():
+                    task.future.set_result(("error", self.broken, {}))
+            self.queue.clear()
+            return
+        if worker.task is not None:
+            logger.warning("%s: %s", worker.task.page.url, detail)
+            self._finish(worker, ("item", Skipped(worker.task.page.url, reason, detail, worker.task.page.fetch), {}))
+        self.workers[self.workers.index(worker)] = self._spawn()
+        self._dispatch()
+
+    def close(self) -> None:
+        for worker in self.workers:
+            if self.loop is not None:
+                self.loop.remove_reader(worker.conn.fileno())
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        for worker in self.workers:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()
+            worker.conn.close()
+        self.workers = []
+
+
+class Sequencer:
+    """Tickets in arrival order; ``turn(n)`` waits until tickets before n are done."""
+
+    def __init__(self) -> None:
+        self.issued = 0
+        self.served = 0
+        self.finished: set[int] = set()
+        self.waiting: dict[int, asyncio.Future[None]] = {}
+
+    def ticket(self) -> int:
+        self.issued += 1
+        return self.issued - 1
+
+    async def turn(self, ticket: int) -> None:
+        if ticket != self.served:
+            self.waiting[ticket] = asyncio.get_running_loop().create_future()
+            await self.waiting[ticket]
+
+    def done(self, ticket: int) -> None:
+        # A ticket given up early (an error before its turn) must not hold the others.
+        self.finished.add(ticket)
+        while self.served in self.finished:
+            self.finished.remove(self.served)
+            self.served += 1
+        if (waiter := self.waiting.pop(self.served, None)) is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def worker_count(crawler: Crawler) -> int:
+    value = crawler.settings.get("SIEVE_WORKERS")
+    if value is None or value == "":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(0, int(value))
+
+
+class ParallelItemProcessor:
+    def __init__(self, crawler: Crawler, manager: ItemPipelineManager, pool: WorkerPool | None):
+        self.crawler = crawler
+        self.manager = manager
+        self.pool = pool
+        self.sequencer = Sequencer()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        paths = build_component_list(crawler.settings.getwithbase("ITEM_PIPELINES"))
+        in_workers: list[str] = []
+        for path in paths:
+            if not getattr(load_object(path), "in_workers", False):
+                break
+            in_workers.append(path)
+        workers = worker_count(crawler)
+        pool = None
+        if workers and in_workers:
+            # Build them here once too: a setting they cannot work with then
+            # stops the crawl at the start, not every worker as it starts.
+            for path in in_workers:
+                build_from_crawler(load_object(path), crawler)
+            settings = {k: v for k, v in crawler.settings.items() if k.startswith("SIEVE_")}
+            timeout = crawler.settings.getfloat("SIEVE_EXTRACT_TIMEOUT")
+            pool = WorkerPool(workers, settings, in_workers, timeout)
+            paths = paths[len(in_workers) :]
+            logger.info("Stages in %d worker processes: %s", workers, ", ".join(in_workers))
+        manager = ItemPipelineManager(*(build_from_crawler(load_object(p), crawler) for p in paths), crawler=crawler)
+        logger.info("Stages in this process: %s", ", ".join(paths))
+        return cls(crawler, manager, pool)
+
+    async def open_spider_async(self) -> None:
+        if self.pool is not None:
+            self.pool.start()
+        await self.manager.open_spider_async()
+
+    async def close_spider_async(self) -> None:
+        try:
+            await self.manager.close_spider_async()
+        finally:
+            if self.pool is not None:
+                self.crawler.stats.set_value("sieve/workers/busy_seconds", round(self.pool.busy, 1))
+                self.crawler.stats.set_value("sieve/workers/queued_seconds", round(self.pool.waited, 1))
+                self.pool.close()
+
+    async def process_item_async(self, item: Any) -> Any:
+        ticket = self.sequencer.ticket()
+        try:
+            if self.pool is not None and isinstance(item, Page):
+                kind, value, stats = await self.pool.process(item)
+                for key, count in stats.items():
+                    self.crawler.stats.inc_value(key, count)
+            else:
+                kind, value = "item", item
+            await self.sequencer.turn(ticket)
+            if kind == "drop":
+                raise DropItem(value)
+            if kind == "error":
+                raise RuntimeError(f"a document stage failed in a worker process:\n{value}")
+            return await self.manager.process_item_async(value)
+        finally:
+            self.sequencer.done(ticket)

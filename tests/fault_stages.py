@@ -1,0 +1,25 @@
+"""A document stage that misbehaves on purpose, for the worker-pool tests:
+it kills its process, or hangs, on pages that ask for it."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from crawler.items import Page
+from pipelines.stage import DocumentStage
+
+
+class FaultInjector(DocumentStage):
+    @classmethod
+    def build(cls, settings, stats) -> FaultInjector:
+        return cls()
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Page):
+            if b"CRASH-THE-WORKER" in item.body:
+                os._exit(13)
+            if b"HANG-THE-WORKER" in item.body:
+                time.sleep(3600)
+        return item
