@@ -52,9 +52,6 @@ class CorpusIndex:
 
     # --- lookups ------------------------------------------------------------
 
-    def article_id(self, url: str) -> int | None:
-        return self.article_version(url)[0]
-
     def article_version(self, url: str) -> tuple[int | None, str | None]:
         """``(id, content_hash)`` of the article stored for ``url``, or Nones."""
         row = self.db.execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()

@@ -59,10 +59,6 @@ def paragraph_shingles(text: str) -> frozenset[bytes]:
     return frozenset(shingles(normalize(text)))
 
 
-def exact_key(normalized: str) -> str:
-    return xxhash.xxh3_64_hexdigest(normalized.encode("utf-8"))
-
-
 # Creating a MinHash draws its permutations; copies of one template share them.
 _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
 

@@ -160,14 +160,15 @@ class StorePipeline:
     def _store_article(self, db: sqlite_utils.Database, article: Article) -> None:
         now = database.now()
         text = article.text
+        digest = content_hash(text)
         values = (
             article.url, article.canonical_url, article.source, article.title, article.author, article.published,
-            article.language, article.sitename, text, content_hash(text), article.duplicate_of, now, now, self.run_id,
+            article.language, article.sitename, text, digest, article.duplicate_of, now, now, self.run_id,
         )  # fmt: skip
         self._record_fetch(db, article.url, article.fetch, now)
         index = CorpusIndex(db, self.min_words)
         article_id, stored_hash = index.article_version(article.url)
-        if stored_hash == content_hash(text) and not article.new_boilerplate:
+        if stored_hash == digest and not article.new_boilerplate:
             # The page changed, the article did not: nothing to rewrite.
             self._store_unchanged(db, Unchanged(article.url, "same-text"))
             return
