@@ -45,6 +45,7 @@ from scrapy import Spider  # noqa: E402
 from scrapy.utils.test import get_crawler  # noqa: E402
 
 import settings as project_settings  # noqa: E402
+from crawler.database import Database  # noqa: E402
 from crawler.items import Article, Paragraph  # noqa: E402
 from pipelines import fingerprints  # noqa: E402
 from pipelines.clean import CleanPipeline  # noqa: E402
@@ -202,25 +203,23 @@ class Stages:
         self.seconds = [0.0] * len(self.stages)
 
     def open(self) -> None:
-        for stage in self.stages:
-            if hasattr(stage, "open_spider"):
-                stage.open_spider()
+        self.shared.open()
 
     def process(self, item):
         for n, stage in enumerate(self.stages):
             started = time.perf_counter()
             item = stage.process_item(item)
             self.seconds[n] += time.perf_counter() - started
+        # What the item_scraped signal does in a crawl: count towards the batch.
+        self.shared.document_done()
         return item
 
     def close(self) -> None:
-        store = self.stages[-1]
-        store.close_spider()
-        store.spider_closed(self.crawler.spider, "finished")
+        self.shared.close()
 
     @property
-    def shared(self):
-        return self.stages[-1].shared
+    def shared(self) -> Database:
+        return self.crawler.get_extension(Database)
 
 
 def article_of(doc: Doc) -> Article:
@@ -249,7 +248,7 @@ def exact_jaccard_pairs(texts: list[str], floor: float) -> dict[tuple[int, int],
     """Exact Jaccard of every pair of texts (Sieve's shingles), for pairs at or above ``floor``."""
     rows, cols = [], []
     for i, text in enumerate(texts):
-        hashes = [xxhash.xxh64_intdigest(s) for s in fingerprints.text_shingles(text.split("\n\n"))]
+        hashes = [xxhash.xxh64_intdigest(s) for s in fingerprints.MinhashConfig().text_shingles(text.split("\n\n"))]
         rows.append(np.full(len(hashes), i))
         cols.append(np.array(hashes, dtype=np.uint64))
     r = np.concatenate(rows)

@@ -1,18 +1,25 @@
 """Incremental runs: a document that has not changed since it was stored is
 not downloaded again, or not processed again.
 
-:class:`ConditionalRequestMiddleware` (a downloader middleware) sends
-``If-None-Match`` and ``If-Modified-Since`` with the validators of the last
-download when asking again for a page that is stored as an article; the
-server answers 304 and nothing is downloaded. Index and listing pages are
-always downloaded in full: a site crawl needs their links.
+:class:`Incremental` (an extension) is where every "unchanged" is decided;
+spiders, the middleware and the pipeline stages ask it:
 
-Whatever was downloaded in full is compared with the last download by the
-hash of its body (:func:`crawler.web.page_from_response`); sitemaps and feeds
-leave out entries dated before the last download of their URL; the ``files``
-spider leaves out files whose size and modification time have not changed.
-Each of these becomes an :class:`~crawler.items.Unchanged` item, which only
-moves the article's ``last_seen``.
+- a page stored as an article is asked for again with the validators of its
+  last download (``If-None-Match``, ``If-Modified-Since``), by
+  :class:`ConditionalRequestMiddleware`; a 304 is ``not-modified``. Index and
+  listing pages are always downloaded in full: a site crawl needs their links;
+- a body whose hash is that of the last download is ``same-body``;
+- a sitemap or feed entry dated no later than the last download of its URL
+  is ``listed-unchanged``, and not fetched;
+- a local file whose size and modification time have not changed is
+  ``same-file``, and not read;
+- an article whose text is the one stored (the page changed, its article did
+  not) is ``same-text``.
+
+The first four need ``SIEVE_INCREMENTAL`` (on by default); ``same-text`` is
+always checked, since rewriting an identical article would only lose its
+``changed_at``. Each becomes an :class:`~crawler.items.Unchanged` item,
+which only moves the article's ``last_seen``.
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ from typing import TYPE_CHECKING
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 
-from pipelines.database import PreviousFetch, SieveDatabase
+from crawler.database import Database, PreviousFetch
+from crawler.items import Fetch, Unchanged
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+    from crawler.items import Article
 
 logger = logging.getLogger(__name__)
 
@@ -44,32 +55,99 @@ def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def previous_fetch(crawler: Crawler, url: str) -> PreviousFetch | None:
-    """The last download of ``url``, or None when there was none or
-    ``SIEVE_INCREMENTAL`` is off."""
-    if not crawler.settings.getbool("SIEVE_INCREMENTAL"):
+def file_version(size: int, mtime_ns: int) -> str:
+    """A validator for a local file, as an ETag is for a web page."""
+    return f"{size}-{mtime_ns}"
+
+
+class Incremental:
+    def __init__(self, crawler: Crawler, enabled: bool):
+        self.crawler = crawler
+        self.enabled = enabled
+        self._database: Database | None | bool = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler, crawler.settings.getbool("SIEVE_INCREMENTAL"))
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> Incremental:
+        incremental = crawler.get_extension(cls)
+        if incremental is None:
+            raise RuntimeError("the Incremental extension is not enabled (EXTENSIONS)")
+        return incremental
+
+    @property
+    def database(self) -> Database | None:
+        # Looked up on first use: extensions cannot reach each other while
+        # they are being built.
+        if self._database is False:
+            self._database = self.crawler.get_extension(Database)
+        return self._database  # type: ignore[return-value]
+
+    def previous_fetch(self, url: str) -> PreviousFetch | None:
+        """The last download of ``url``, or None when there was none or
+        ``SIEVE_INCREMENTAL`` is off."""
+        if not self.enabled or self.database is None:
+            return None
+        return self.database.previous_fetch(url)
+
+    def unchanged_response(
+        self, response: Response, fetch: Fetch, previous: PreviousFetch | None = None
+    ) -> Unchanged | None:
+        """``not-modified`` for a 304, ``same-body`` for the body last downloaded."""
+        if response.status == 304:
+            return Unchanged(response.url, "not-modified")
+        if previous is None:
+            # The middleware has looked it up already for page requests.
+            previous = response.meta[PREVIOUS] if PREVIOUS in response.meta else self.previous_fetch(response.url)
+        if previous is not None and previous.fetch.body_hash == fetch.body_hash:
+            return Unchanged(response.url, "same-body", fetch)
         return None
-    return SieveDatabase.for_crawler(crawler).previous_fetch(url)
+
+    def unchanged_entry(self, url: str, date: str | None) -> Unchanged | None:
+        """``listed-unchanged`` for a sitemap or feed entry dated no later
+        than the last download of its URL."""
+        if not date:
+            return None
+        previous = self.previous_fetch(url)
+        if previous is not None and date <= previous.fetched_at:
+            return Unchanged(url, "listed-unchanged")
+        return None
+
+    def unchanged_file(self, url: str, version: str) -> Unchanged | None:
+        previous = self.previous_fetch(url)
+        if previous is not None and previous.fetch.etag == version:
+            return Unchanged(url, "same-file")
+        return None
+
+    def unchanged_text(self, article: Article) -> Unchanged | None:
+        """``same-text`` for an article whose text is the one stored."""
+        if self.database is None:
+            return None
+        stored = self.database.stored_article(article.url)
+        if stored is not None and stored.content_hash == article.text_hash():
+            return Unchanged(article.url, "same-text", article.fetch)
+        return None
 
 
 class ConditionalRequestMiddleware:
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
+    """Asks again for a stored article with the validators of its last download."""
+
+    def __init__(self, incremental: Incremental):
+        self.incremental = incremental
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("SIEVE_INCREMENTAL"):
             raise NotConfigured("SIEVE_INCREMENTAL is off")
-        return cls(crawler)
+        return cls(Incremental.of(crawler))
 
     def process_request(self, request: Request) -> None:
         if not request.meta.get(PAGE) or not request.url.startswith(("http://", "https://")):
             return
-        previous = previous_fetch(self.crawler, request.url)
-        if previous is None:
-            return
-        request.meta[PREVIOUS] = previous
-        if not previous.is_article:
+        previous = request.meta[PREVIOUS] = self.incremental.previous_fetch(request.url)
+        if previous is None or not previous.is_article:
             return
         if previous.fetch.etag:
             request.headers.setdefault("If-None-Match", previous.fetch.etag)

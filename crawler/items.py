@@ -9,8 +9,14 @@ the other.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def content_hash(text: str) -> str:
+    """The hash stored with an article's text (``articles.content_hash``)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -137,10 +143,18 @@ class Article:
     #: ...and the paragraphs it has shown to be site boilerplate.
     new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
     fetch: Fetch | None = None
+    _hashed: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
         return "\n\n".join(p.text for p in self.paragraphs)
+
+    def text_hash(self) -> str:
+        """``content_hash`` of the text, computed once for each text it has."""
+        text = self.text
+        if self._hashed is None or self._hashed[0] != text:
+            self._hashed = (text, content_hash(text))
+        return self._hashed[1]
 
     def remove(
         self, paragraph: Paragraph, reason: str, match_position: int | None = None, match_article: int | None = None

@@ -6,11 +6,14 @@ Lookups go through ``key IN (...)`` on ``WITHOUT ROWID`` tables whose
 primary key starts with the key, so their cost grows with the logarithm of
 the corpus, not with its size. The band number (and, for paragraphs, the
 source) is folded into each key, so one table holds every band.
+
+The index is only valid for the :class:`~pipelines.fingerprints.MinhashConfig`
+that built it: :func:`open_index` records the config's scheme in ``meta`` and
+refuses a database indexed under another one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from array import array
 from collections.abc import Iterable, Sequence
@@ -18,8 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crawler.items import Holder, NewBoilerplate
+from crawler.database import Database, DatabaseError
+from crawler.items import Holder, NewBoilerplate, content_hash
 from pipelines import fingerprints
+from pipelines.fingerprints import MinhashConfig
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -41,21 +46,33 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+class SchemeMismatch(DatabaseError):
+    pass
+
+
+def open_index(database: Database, config: MinhashConfig) -> None:
+    """Check that the database was indexed with ``config`` (an empty index
+    takes it), and index the articles stored before there was an index."""
+    with database.transaction() as db:
+        row = db.execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()
+        if row is None or row[0] != config.scheme:
+            indexed = db.execute("SELECT EXISTS (SELECT 1 FROM article_keys)").fetchone()[0]
+            if row is not None and indexed:
+                raise SchemeMismatch(
+                    f"the database is indexed with the MinHash scheme {row[0]!r}, but these settings make "
+                    f"{config.scheme!r}; their signatures cannot be compared. Use the settings that built it "
+                    "(SIEVE_REPEAT_MIN_WORDS) or a new database."
+                )
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('minhash_scheme', ?)", [config.scheme])
+        CorpusIndex(db, config).index_unindexed()
 
 
 class CorpusIndex:
-    def __init__(self, db: sqlite_utils.Database, min_words: int = 8):
+    def __init__(self, db: sqlite_utils.Database, config: MinhashConfig):
         self.db = db
-        self.min_words = min_words
+        self.config = config
 
     # --- lookups ------------------------------------------------------------
-
-    def article_version(self, url: str) -> tuple[int | None, str | None]:
-        """``(id, content_hash)`` of the article stored for ``url``, or Nones."""
-        row = self.db.execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()
-        return (row[0], row[1]) if row else (None, None)
 
     def similar_articles(
         self, keys: Sequence[int], exclude: int | None
@@ -106,6 +123,18 @@ class CorpusIndex:
         ).fetchall()
 
     # --- writes ---------------------------------------------------------------
+
+    def index_unindexed(self) -> None:
+        """Index the articles stored before the index existed (schema version
+        1). Their paragraph positions are their order in the stored text:
+        version 1 kept no other."""
+        unindexed = self.db.execute(
+            "SELECT id, source, text FROM articles WHERE id NOT IN (SELECT article_id FROM article_keys)"
+        ).fetchall()
+        for article_id, source, text in unindexed:
+            texts = text.split("\n\n")
+            paragraphs = [(i, t, self.config.paragraph_keys(t, source)) for i, t in enumerate(texts)]
+            self.index_article(article_id, self.config.article_signature(texts), paragraphs, replace=False)
 
     def index_article(
         self,
@@ -170,7 +199,7 @@ class CorpusIndex:
         self.db.execute(
             "UPDATE articles SET text = ?, content_hash = ? WHERE id = ?", [text, content_hash(text), holder.article_id]
         )
-        self._set_signature(holder.article_id, fingerprints.article_signature(texts), replace=True)
+        self._set_signature(holder.article_id, self.config.article_signature(texts), replace=True)
         return True
 
     def _delete_paragraph_bands(self, article_id: int, position: int, keys: Sequence[int]) -> None:
@@ -188,7 +217,7 @@ class CorpusIndex:
                     "DELETE FROM article_bands WHERE key = ? AND article_id = ?",
                     [(key, article_id) for key in unpack(row[0])],
                 )
-        keys = fingerprints.article_keys(signature)
+        keys = self.config.article_keys(signature)
         self.db.execute(
             "INSERT OR REPLACE INTO article_keys (article_id, keys, signature) VALUES (?, ?, ?)",
             [article_id, pack(keys), None if signature is None else signature.tobytes()],

@@ -12,21 +12,11 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-import zlib
 
 from w3lib.encoding import html_to_unicode, http_content_type_encoding, resolve_encoding
 
+from crawler.bodies import Unreadable
 
-class Unreadable(ValueError):
-    """The document cannot be turned into text; ``reason`` is a short code."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
-GZIP_MAGIC = b"\x1f\x8b"
 
 # Formats that turn up under text-like names or with text content types.
 MAGIC_NUMBERS = {
@@ -58,26 +48,6 @@ BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 # A text with more than this share of control characters is binary data.
 MAX_CONTROL_SHARE = 0.01
-
-
-def gunzip(data: bytes, max_bytes: int) -> bytes:
-    """Decompress gzip data (possibly several members), refusing to produce
-    more than ``max_bytes`` and refusing a stream that stops early."""
-    out = bytearray()
-    while data:
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            out += inflater.decompress(data, max_bytes + 1 - len(out))
-        except zlib.error as exc:
-            raise Unreadable("bad-gzip", f"the gzip data is corrupt ({exc})") from None
-        if len(out) > max_bytes:
-            raise Unreadable("too-large", f"it decompresses to more than {max_bytes} bytes")
-        if not inflater.eof:
-            raise Unreadable("truncated-gzip", "the gzip data ends before the end of the stream")
-        data = inflater.unused_data.lstrip(b"\x00")
-        if data and not data.startswith(GZIP_MAGIC):
-            raise Unreadable("bad-gzip", "there are stray bytes after the gzip data")
-    return bytes(out)
 
 
 def sniff_binary(data: bytes) -> str | None:

@@ -14,16 +14,17 @@ from __future__ import annotations
 import logging
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import htmldate
 import py3langid
 import trafilatura
 
+from crawler.bodies import Unreadable, unpack
 from crawler.items import Article, Page, Paragraph, Skipped
-from pipelines.clean import is_list_item
-from pipelines.decoding import GZIP_MAGIC, Unreadable, decode, gunzip
+from crawler.urls import host_of
+from pipelines.decoding import decode
 from pipelines.stage import DocumentStage, Stats
+from pipelines.text import collapse, is_list_item
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -46,15 +47,6 @@ DETECT_LANGUAGE_MIN_CHARS = 100
 DETECT_LANGUAGE_SAMPLE_CHARS = 2000
 MENU_DUMP_MIN_LINES = 30
 MENU_DUMP_SHORT_SHARE = 0.5
-
-
-def host_of(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -132,11 +124,7 @@ class Extractor:
         self.stats = stats
 
     def extract(self, page: Page) -> Article:
-        body = page.body
-        if body.startswith(GZIP_MAGIC):
-            body = gunzip(body, self.max_bytes)
-        elif len(body) > self.max_bytes:
-            raise Unreadable("too-large", f"{len(body)} bytes is more than SIEVE_MAX_BYTES ({self.max_bytes})")
+        body = unpack(page.body, self.max_bytes)
         text = decode(body, html=page.kind == "html", content_type=page.content_type)
         if page.kind == "html":
             return self._from_html(page, text)

@@ -1,9 +1,9 @@
-"""Normalised text, shingles and MinHash signatures, shared by the dedup stages.
+"""Normalised text, shingles, MinHash signatures and LSH keys, made as one
+:class:`MinhashConfig` says, for the repeat and dedup stages.
 
-The scheme is fixed (datasketch 2.0 ``affine32`` permutations, seed 1, 128
-permutations, xxh32 over character 5-grams) because signatures are compared
-with ones computed in earlier runs; :data:`SCHEME` names it so that a stored
-index can tell when it was built with another one.
+Signatures are compared with ones computed in earlier runs, so the config's
+:attr:`~MinhashConfig.scheme` is stored in the database (``meta``) and a
+database indexed under another scheme is refused (:mod:`pipelines.corpus`).
 
 Character shingles rather than word shingles: a few edited words break word
 5-grams (median Jaccard 0.53 at 5-10% of words edited) far more than
@@ -15,31 +15,138 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
 from datasketch import MinHash
 
-NUM_PERM = 128
-SHINGLE_CHARS = 5
-SEED = 1
+from crawler.errors import SettingError
 
-# LSH bands x rows. Articles: 20 x 6 makes a pair at Jaccard 0.8 a candidate
-# with probability 0.998 (0.9999 at 0.85); candidates are then checked with
-# the exact Jaccard of their shingles, so the extra candidates cost time,
-# not precision. Paragraphs: site boilerplate recurs near-identically, and
-# there are many paragraphs to index, so 10 x 12 rows: 0.96 at Jaccard 0.9,
-# 0.9996 at 0.95, half the rows per paragraph.
-ARTICLE_BANDS, ARTICLE_ROWS = 20, 6
-PARAGRAPH_BANDS, PARAGRAPH_ROWS = 10, 12
-
-SCHEME = (
-    f"datasketch-affine32/seed{SEED}/xxh32/char{SHINGLE_CHARS}/perm{NUM_PERM}"
-    f"/articles{ARTICLE_BANDS}x{ARTICLE_ROWS}/paragraphs{PARAGRAPH_BANDS}x{PARAGRAPH_ROWS}"
-)
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 _NOT_WORD = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True)
+class MinhashConfig:
+    """The dedup scheme: how texts become shingles, signatures and LSH keys.
+
+    The defaults are the only scheme Sieve has used; ``min_words`` follows
+    ``SIEVE_REPEAT_MIN_WORDS``. LSH bands x rows: articles 20 x 6 make a pair
+    at Jaccard 0.8 a candidate with probability 0.998 (0.9999 at 0.85), and
+    candidates are checked exactly, so extra candidates cost time, not
+    precision. Paragraphs: site boilerplate recurs near-identically and there
+    are many paragraphs to index, so 10 x 12: 0.96 at Jaccard 0.9, 0.9996 at
+    0.95, half the keys per paragraph.
+    """
+
+    shingle_chars: int = 5
+    num_perm: int = 128
+    seed: int = 1
+    article_bands: int = 20
+    article_rows: int = 6
+    paragraph_bands: int = 10
+    paragraph_rows: int = 12
+    #: Paragraphs with fewer words have one key, their normalised text: an
+    #: empty or tiny shingle set would make a signature match every such text.
+    min_words: int = 8
+
+    def __post_init__(self) -> None:
+        if self.article_bands * self.article_rows > self.num_perm:
+            raise ValueError("article bands x rows exceed the permutations")
+        if self.paragraph_bands * self.paragraph_rows > self.num_perm:
+            raise ValueError("paragraph bands x rows exceed the permutations")
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> MinhashConfig:
+        try:
+            min_words = settings.getint("SIEVE_REPEAT_MIN_WORDS")
+        except ValueError:
+            raise SettingError(
+                f"SIEVE_REPEAT_MIN_WORDS must be a whole number, not {settings.get('SIEVE_REPEAT_MIN_WORDS')!r}"
+            ) from None
+        if min_words < 1:
+            raise SettingError(f"SIEVE_REPEAT_MIN_WORDS must be at least 1, not {min_words}")
+        return cls(min_words=min_words)
+
+    @property
+    def scheme(self) -> str:
+        """Names everything that decides a stored signature or key."""
+        return (
+            f"datasketch-affine32/seed{self.seed}/xxh32/char{self.shingle_chars}/perm{self.num_perm}"
+            f"/articles{self.article_bands}x{self.article_rows}"
+            f"/paragraphs{self.paragraph_bands}x{self.paragraph_rows}/minwords{self.min_words}"
+        )
+
+    def __getstate__(self) -> dict:
+        # The MinHash template is rebuilt where the config is unpickled.
+        return {k: v for k, v in self.__dict__.items() if k != "_template"}
+
+    @cached_property
+    def _template(self) -> MinHash:
+        # Creating a MinHash draws its permutations; copies of one template share them.
+        return MinHash(num_perm=self.num_perm, seed=self.seed, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
+
+    def shingles(self, normalized: str) -> set[bytes]:
+        return _shingles(normalized, self.shingle_chars)
+
+    def paragraph_shingles(self, text: str) -> frozenset[bytes]:
+        return _paragraph_shingles(text, self.shingle_chars)
+
+    def text_shingles(self, paragraphs: Iterable[str]) -> set[bytes]:
+        """Shingles of a whole article: the union of its paragraphs' shingles."""
+        result: set[bytes] = set()
+        for paragraph in paragraphs:
+            result |= self.paragraph_shingles(paragraph)
+        return result
+
+    def signatures(self, shingle_sets: Sequence[Iterable[bytes]]) -> np.ndarray:
+        """One MinHash signature per set, as the rows of a (n, num_perm) array
+        (what ``MinHash.bulk`` does, without drawing the permutations each call)."""
+        rows = np.empty((len(shingle_sets), self.num_perm), dtype=np.uint32)
+        for row, shingle_set in enumerate(shingle_sets):
+            minhash = self._template.copy()
+            minhash.update_batch(shingle_set)
+            rows[row] = minhash.hashvalues
+        return rows
+
+    def signatures_of(self, texts: Sequence[str]) -> np.ndarray:
+        return self.signatures([self.paragraph_shingles(text) for text in texts])
+
+    def article_signature(
+        self, paragraphs: Sequence[str], signatures: Sequence[np.ndarray | None] = ()
+    ) -> np.ndarray | None:
+        """An article's signature from its kept paragraphs, reusing those of
+        their signatures already computed; None for an article without shingles."""
+        known = dict(enumerate(signatures))
+        missing = [i for i, text in enumerate(paragraphs) if known.get(i) is None and self.paragraph_shingles(text)]
+        known.update(zip(missing, self.signatures_of([paragraphs[i] for i in missing])))
+        return union(s for s in known.values() if s is not None)
+
+    def article_keys(self, signature: np.ndarray | None) -> list[int]:
+        if signature is None:
+            return []
+        return band_keys(signature, self.article_bands, self.article_rows)
+
+    def is_short(self, normalized: str) -> bool:
+        return len(normalized.split()) < self.min_words
+
+    def paragraph_keys(
+        self, text: str, source: str, signature: np.ndarray | None = None, normalized: str | None = None
+    ) -> list[int]:
+        """LSH keys of a paragraph, scoped to its source; a short paragraph
+        has one key, its normalised text."""
+        if normalized is None:
+            normalized = normalize(text)
+        if self.is_short(normalized):
+            return [exact_band_key(normalized, source)]
+        if signature is None:
+            signature = self.signatures([self.shingles(normalized)])[0]
+        return band_keys(signature, self.paragraph_bands, self.paragraph_rows, source)
 
 
 def normalize(text: str) -> str:
@@ -47,31 +154,15 @@ def normalize(text: str) -> str:
     return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
-def shingles(normalized: str) -> set[bytes]:
+def _shingles(normalized: str, size: int) -> set[bytes]:
     data = normalized.encode("utf-8")
-    return {data[i : i + SHINGLE_CHARS] for i in range(len(data) - SHINGLE_CHARS + 1)}
+    return {data[i : i + size] for i in range(len(data) - size + 1)}
 
 
 @lru_cache(maxsize=2048)
-def paragraph_shingles(text: str) -> frozenset[bytes]:
-    """Shingles of a paragraph's normalised text, cached: the same boilerplate
-    and candidate paragraphs are compared again and again."""
-    return frozenset(shingles(normalize(text)))
-
-
-# Creating a MinHash draws its permutations; copies of one template share them.
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
-
-
-def signatures(shingle_sets: Sequence[Iterable[bytes]]) -> np.ndarray:
-    """One MinHash signature per set, as the rows of a (n, NUM_PERM) array
-    (what ``MinHash.bulk`` does, without drawing the permutations each call)."""
-    rows = np.empty((len(shingle_sets), NUM_PERM), dtype=np.uint32)
-    for row, shingle_set in enumerate(shingle_sets):
-        minhash = _TEMPLATE.copy()
-        minhash.update_batch(shingle_set)
-        rows[row] = minhash.hashvalues
-    return rows
+def _paragraph_shingles(text: str, size: int) -> frozenset[bytes]:
+    # Cached: the same boilerplate and candidate paragraphs are compared again and again.
+    return frozenset(_shingles(normalize(text), size))
 
 
 def _key(data: bytes) -> int:
@@ -94,54 +185,12 @@ def exact_band_key(normalized: str, scope: str = "") -> int:
     return _key(scope.encode("utf-8") + b"\x01" + normalized.encode("utf-8"))
 
 
-def text_shingles(paragraphs: Iterable[str]) -> set[bytes]:
-    """Shingles of a whole article: the union of its paragraphs' shingles."""
-    result: set[bytes] = set()
-    for paragraph in paragraphs:
-        result |= paragraph_shingles(paragraph)
-    return result
-
-
 def union(signature_rows: Iterable[np.ndarray]) -> np.ndarray | None:
     """The signature of the union of sets, from their signatures: with the
     same permutations, the minimum over a union is the minimum of minimums.
     An article's signature thus costs nothing once its paragraphs have theirs."""
     rows = list(signature_rows)
     return np.minimum.reduce(rows) if rows else None
-
-
-def article_signature(paragraphs: Sequence[str], signatures: Sequence[np.ndarray | None] = ()) -> np.ndarray | None:
-    """An article's signature from its kept paragraphs, reusing those of
-    their signatures already computed; None for an article without shingles."""
-    known = dict(enumerate(signatures))
-    missing = [i for i, text in enumerate(paragraphs) if known.get(i) is None and paragraph_shingles(text)]
-    known.update(zip(missing, signatures_of([paragraphs[i] for i in missing])))
-    return union(s for s in known.values() if s is not None)
-
-
-def signatures_of(texts: Sequence[str]) -> np.ndarray:
-    return signatures([paragraph_shingles(text) for text in texts])
-
-
-def article_keys(signature: np.ndarray | None) -> list[int]:
-    if signature is None:
-        return []
-    return band_keys(signature, ARTICLE_BANDS, ARTICLE_ROWS)
-
-
-def paragraph_keys(
-    text: str, source: str, min_words: int, signature: np.ndarray | None = None, normalized: str | None = None
-) -> list[int]:
-    """LSH keys of a paragraph, scoped to its source; a short paragraph has
-    one key, its normalised text (an empty or tiny shingle set would make
-    its signature match every other such text)."""
-    if normalized is None:
-        normalized = normalize(text)
-    if len(normalized.split()) < min_words:
-        return [exact_band_key(normalized, source)]
-    if signature is None:
-        signature = signatures([shingles(normalized)])[0]
-    return band_keys(signature, PARAGRAPH_BANDS, PARAGRAPH_ROWS, source)
 
 
 def from_bytes(data: bytes) -> np.ndarray:

@@ -23,8 +23,10 @@ this run and earlier ones.
    towards the minimum: a page published twice would otherwise turn its
    own paragraphs into boilerplate.
 
-This stage only reads the database; the store stage writes, inside the same
-transaction (see :class:`pipelines.database.SieveDatabase`).
+An article whose text is the one stored is ``same-text`` (asked of
+:class:`crawler.incremental.Incremental`) and goes no further. This stage
+only reads the database; the store stage writes, inside the same transaction
+(see :class:`crawler.database.Database`).
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import Article, Holder, NewBoilerplate, Paragraph, Skipped, Unchanged
+from crawler.database import Database
+from crawler.incremental import Incremental
+from crawler.items import Article, Holder, NewBoilerplate, Paragraph, Skipped
 from pipelines import fingerprints
-from pipelines.corpus import CorpusIndex, content_hash
-from pipelines.database import SieveDatabase
+from pipelines.corpus import CorpusIndex, open_index
+from pipelines.fingerprints import MinhashConfig
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -55,47 +59,51 @@ class CrossDedupPipeline:
     def __init__(
         self,
         stats: StatsCollector,
-        database: SieveDatabase,
-        near_threshold: float = 0.8,
-        boilerplate_min: int = 3,
-        boilerplate_similarity: float = 0.9,
-        min_words: int = 8,
+        database: Database,
+        incremental: Incremental,
+        config: MinhashConfig,
+        near_threshold: float,
+        boilerplate_min: int,
+        boilerplate_similarity: float,
     ):
         self.stats = stats
         self.database = database
+        self.incremental = incremental
+        self.config = config
         self.near_threshold = near_threshold
         self.boilerplate_min = boilerplate_min
         self.boilerplate_similarity = boilerplate_similarity
-        self.min_words = min_words
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         if not settings.getbool("SIEVE_CROSS_DEDUP_ENABLED"):
             raise NotConfigured("SIEVE_CROSS_DEDUP_ENABLED is off")
+        database = crawler.get_extension(Database)
+        if database is None:
+            raise NotConfigured("no database (SIEVE_DB is empty)")
+        config = MinhashConfig.from_settings(settings)
+        open_index(database, config)
         return cls(
             crawler.stats,
-            SieveDatabase.for_crawler(crawler),
+            database,
+            Incremental.of(crawler),
+            config,
             near_threshold=settings.getfloat("SIEVE_NEAR_DUP_THRESHOLD"),
             boilerplate_min=settings.getint("SIEVE_SITE_BOILERPLATE_MIN"),
             boilerplate_similarity=settings.getfloat("SIEVE_SITE_BOILERPLATE_SIMILARITY"),
-            min_words=settings.getint("SIEVE_REPEAT_MIN_WORDS"),
         )
-
-    def open_spider(self) -> None:
-        self.database.open()
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        index = CorpusIndex(self.database.begin(), self.min_words)
-        own_id, stored_hash = index.article_version(item.url)
-        if stored_hash is not None and stored_hash == content_hash(item.text):
-            return Unchanged(item.url, "same-text", item.fetch)
+        if unchanged := self.incremental.unchanged_text(item):
+            return unchanged
+        index = CorpusIndex(self.database.begin(), self.config)
+        stored = self.database.stored_article(item.url)
+        own_id = stored.id if stored else None
         if not item.paragraph_keys:  # the repeat stage did not run
-            item.paragraph_keys = {
-                p.position: fingerprints.paragraph_keys(p.text, item.source, self.min_words) for p in item.paragraphs
-            }
+            item.paragraph_keys = {p.position: self.config.paragraph_keys(p.text, item.source) for p in item.paragraphs}
         if self._remove_known_boilerplate(item, index) or item.signature is None:
             self._update_signature(item)
         if not item.paragraphs:
@@ -109,9 +117,8 @@ class CrossDedupPipeline:
             self._update_signature(item)
         return item
 
-    @staticmethod
-    def _update_signature(item: Article) -> None:
-        item.signature = fingerprints.article_signature(
+    def _update_signature(self, item: Article) -> None:
+        item.signature = self.config.article_signature(
             [p.text for p in item.paragraphs], [item.signatures.get(p.position) for p in item.paragraphs]
         )
 
@@ -119,9 +126,9 @@ class CrossDedupPipeline:
         """Whether two paragraphs are near-identical (short ones: identical
         once normalised)."""
         na, nb = fingerprints.normalize(a), fingerprints.normalize(b)
-        if min(len(na.split()), len(nb.split())) < self.min_words:
+        if self.config.is_short(na) or self.config.is_short(nb):
             return na == nb
-        similarity = fingerprints.jaccard(fingerprints.paragraph_shingles(a), fingerprints.paragraph_shingles(b))
+        similarity = fingerprints.jaccard(self.config.paragraph_shingles(a), self.config.paragraph_shingles(b))
         return similarity >= self.boilerplate_similarity
 
     def _remove_known_boilerplate(self, item: Article, index: CorpusIndex) -> bool:
@@ -150,15 +157,15 @@ class CrossDedupPipeline:
         shingles: set[bytes] | None = None
         best: tuple[float, int] | None = None
         for article_id, text, duplicate_of, signature in index.similar_articles(
-            fingerprints.article_keys(item.signature), exclude=own_id
+            self.config.article_keys(item.signature), exclude=own_id
         ):
             if own_id is not None and duplicate_of == own_id:
                 continue  # a copy of this very article, seen before it changed
             similarity = fingerprints.estimated_jaccard(item.signature, signature) if signature is not None else None
             if similarity is None or abs(similarity - self.near_threshold) < ESTIMATE_MARGIN:
                 if shingles is None:
-                    shingles = fingerprints.text_shingles(p.text for p in item.paragraphs)
-                similarity = fingerprints.jaccard(shingles, fingerprints.text_shingles(text.split("\n\n")))
+                    shingles = self.config.text_shingles(p.text for p in item.paragraphs)
+                similarity = fingerprints.jaccard(shingles, self.config.text_shingles(text.split("\n\n")))
             if similarity >= self.near_threshold and (best is None or similarity > best[0]):
                 best = (similarity, article_id)
         return best[1] if best else None

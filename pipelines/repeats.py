@@ -21,6 +21,7 @@ import numpy as np
 
 from crawler.items import Article, Paragraph
 from pipelines import fingerprints
+from pipelines.fingerprints import MinhashConfig
 from pipelines.stage import DocumentStage, Stats
 
 if TYPE_CHECKING:
@@ -32,9 +33,9 @@ logger = logging.getLogger(__name__)
 
 
 class RepeatFinder:
-    def __init__(self, threshold: float = 0.8, min_words: int = 8):
+    def __init__(self, threshold: float, config: MinhashConfig):
         self.threshold = threshold
-        self.min_words = min_words
+        self.config = config
 
     def find(
         self, paragraphs: list[Paragraph], normalized: list[str] | None = None
@@ -44,12 +45,13 @@ class RepeatFinder:
         has shingles (later stages build the article's from them)."""
         if normalized is None:
             normalized = [fingerprints.normalize(p.text) for p in paragraphs]
-        with_shingles = [i for i, p in enumerate(paragraphs) if fingerprints.paragraph_shingles(p.text)]
-        rows = fingerprints.signatures([fingerprints.paragraph_shingles(paragraphs[i].text) for i in with_shingles])
+        config = self.config
+        with_shingles = [i for i, p in enumerate(paragraphs) if config.paragraph_shingles(p.text)]
+        rows = config.signatures([config.paragraph_shingles(paragraphs[i].text) for i in with_shingles])
         signature = dict(zip(with_shingles, rows))
 
-        long = [i for i, text in enumerate(normalized) if len(text.split()) >= self.min_words and i in signature]
-        rows = np.vstack([signature[i] for i in long]) if long else np.empty((0, fingerprints.NUM_PERM))
+        long = [i for i, text in enumerate(normalized) if not config.is_short(text) and i in signature]
+        rows = np.vstack([signature[i] for i in long]) if long else np.empty((0, config.num_perm))
         similarity = dict(zip(long, (rows[:, None, :] == rows[None, :, :]).mean(axis=2)))
         row = {index: n for n, index in enumerate(long)}
 
@@ -78,10 +80,7 @@ class RepeatPipeline(DocumentStage):
 
     @classmethod
     def build(cls, settings: BaseSettings, stats: Stats) -> Self:
-        finder = RepeatFinder(
-            threshold=settings.getfloat("SIEVE_REPEAT_THRESHOLD"),
-            min_words=settings.getint("SIEVE_REPEAT_MIN_WORDS"),
-        )
+        finder = RepeatFinder(settings.getfloat("SIEVE_REPEAT_THRESHOLD"), MinhashConfig.from_settings(settings))
         return cls(stats, finder)
 
     def process_item(self, item: Any) -> Any:
@@ -98,8 +97,8 @@ class RepeatPipeline(DocumentStage):
             self.stats.inc_value("sieve/repeats/paragraphs_removed", len(repeats))
         item.signature = fingerprints.union(item.signatures.values())
         item.paragraph_keys = {
-            p.position: fingerprints.paragraph_keys(
-                p.text, item.source, self.finder.min_words, item.signatures.get(p.position), normalized[p.position]
+            p.position: self.finder.config.paragraph_keys(
+                p.text, item.source, item.signatures.get(p.position), normalized[p.position]
             )
             for p in item.paragraphs
         }

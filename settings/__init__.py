@@ -19,6 +19,15 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 900,
 }
 
+# Shared components, reached with crawler.get_extension(): the database
+# (connection, write transaction, schema), the decisions of incremental
+# runs, and the run record (runs row, error counters, exit status).
+EXTENSIONS = {
+    "crawler.database.Database": 100,
+    "crawler.incremental.Incremental": 110,
+    "crawler.runs.RunRecord": 120,
+}
+
 # A response yields one page (and, for site crawls, links): Scrapy starts
 # this many tasks per response, so a high value only costs time.
 CONCURRENT_ITEMS = 8

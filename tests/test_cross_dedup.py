@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from pipelines import database
+from crawler import database
 from tests.conftest import read_rows, scrapy_crawl
 from tests.fixture_site import STORIES
 

@@ -6,7 +6,8 @@ import gzip
 
 import pytest
 
-from pipelines.decoding import Unreadable, decode, gunzip
+from crawler.bodies import Unreadable, gunzip
+from pipelines.decoding import decode
 
 DISH = "Le chef a préparé une crème brûlée pour le dîner."
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.items import Article, Paragraph
-from pipelines.fingerprints import normalize
+from pipelines.fingerprints import MinhashConfig, normalize
 from pipelines.repeats import RepeatFinder, RepeatPipeline
 from tests.conftest import project_crawler
 
@@ -91,4 +91,4 @@ def test_output_is_a_subsequence_without_exact_repeats(texts):
 
 def test_finder_is_deterministic():
     texts = [Paragraph(i, t) for i, t in enumerate(POOL * 3)]
-    assert RepeatFinder().find(texts)[0] == RepeatFinder().find(texts)[0]
+    assert RepeatFinder(0.8, MinhashConfig()).find(texts)[0] == RepeatFinder(0.8, MinhashConfig()).find(texts)[0]

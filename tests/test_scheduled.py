@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import database
+from crawler import database
 from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, write_articles
 from tests.fixture_site import STORIES
 

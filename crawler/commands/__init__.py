@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import UsageError
 
-from pipelines import database
+from crawler import database
 
 if TYPE_CHECKING:
     import sqlite_utils

@@ -4,10 +4,8 @@ Same as Scrapy's own command, except that:
 
 - a wrong spider argument or setting prints one line, not a traceback
   (exit status 2); so does a database that cannot be used (exit status 1);
-- a run that did not finish, or in which a spider callback or a pipeline
-  stage raised an error, exits with status 1, so that cron mails about it.
-  Skipped documents are not failures: a run that finished with some exits 0.
-  So does a run stopped by a ``CLOSESPIDER_*`` limit, which is what was asked.
+- a run that the run record (:mod:`crawler.runs`) does not call a success
+  exits with status 1, so that cron mails about it.
 """
 
 from __future__ import annotations
@@ -21,9 +19,12 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler.errors import SieveError
+from crawler.runs import RunRecord
 
 if TYPE_CHECKING:
     import argparse
+
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +50,13 @@ class Command(ScrapyCrawlCommand):
         if start_errors:
             print(f"scrapy crawl {args[0]}: {start_errors[0]}", file=sys.stderr)
             self.exitcode = start_errors[0].exit_status
-        elif self.crawler_process.bootstrap_failed or not run_succeeded(crawler.stats.get_stats()):
+        elif self.crawler_process.bootstrap_failed or not self._succeeded(crawler):
             self.exitcode = 1
 
-
-def run_succeeded(stats: dict) -> bool:
-    reason = stats.get("finish_reason", "")
-    errors = stats.get("sieve/errors/spider", 0) + stats.get("sieve/errors/pipeline", 0)
-    return (reason == "finished" or reason.startswith("closespider_")) and not errors
+    @staticmethod
+    def _succeeded(crawler: Crawler) -> bool:
+        try:
+            record = crawler.get_extension(RunRecord)
+        except RuntimeError:  # the crawl stopped before its extensions were built
+            return False
+        return record is not None and record.succeeded

@@ -1,14 +1,31 @@
 """Sieve's spiders. Each yields :class:`~crawler.items.Page` items (or
-:class:`~crawler.items.Skipped` ones) into the same pipeline."""
+``Skipped`` and ``Unchanged`` ones) into the same pipeline."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import scrapy
+from scrapy import Request
 from scrapy.settings import BaseSettings
 
 from crawler import __version__
+from crawler.incremental import PAGE, Incremental
+from crawler.items import Page, Skipped, Unchanged
+from crawler.listings import Entry
+from crawler.pages import page_from_response, skipped_from_failure
+from crawler.urls import is_web_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
 
 
 class SieveSpider(scrapy.Spider):
@@ -26,3 +43,53 @@ class SieveSpider(scrapy.Spider):
             contact = settings.get("SIEVE_CONTACT", "").strip()
             agent = f"Sieve/{__version__} (+{contact})" if contact else f"Sieve/{__version__}"
             settings.set("USER_AGENT", agent, priority="spider")
+
+    @property
+    def incremental(self) -> Incremental:
+        return Incremental.of(self.crawler)
+
+
+class WebSpider(SieveSpider):
+    """Base of the spiders that fetch over HTTP: pages become items, failures
+    become Skipped items, with the same reasons for every spider."""
+
+    #: Whether pages must read as articles to be stored (see the extraction stage).
+    require_article = False
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        # Stop downloads at Sieve's size limit, unless told otherwise.
+        settings.set("DOWNLOAD_MAXSIZE", settings.getint("SIEVE_MAX_BYTES"), priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if not crawler.settings.get("SIEVE_CONTACT"):
+            logger.warning(
+                "SIEVE_CONTACT is not set: the sites you crawl cannot tell who you are. "
+                "Set it to a URL or e-mail address (-s SIEVE_CONTACT=...)."
+            )
+        return spider
+
+    def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged]:
+        yield page_from_response(response, self.incremental, require_article=self.require_article)
+
+    def page_request(self, url: str, **kwargs: Any) -> Request:
+        return Request(url, callback=self.parse_page, errback=self.skip, meta={PAGE: True}, **kwargs)
+
+    def skip(self, failure: Failure) -> Iterator[Skipped]:
+        yield skipped_from_failure(failure)
+
+    def checked_requests(self, urls: Iterable[str | Entry]) -> Iterator[Request | Skipped | Unchanged]:
+        """Page requests for ``urls`` (or sitemap and feed entries); anything
+        that is not an http(s) URL is skipped, entries not changed since
+        their last download are unchanged."""
+        for url_or_entry in urls:
+            entry = url_or_entry if isinstance(url_or_entry, Entry) else Entry(url_or_entry)
+            if not is_web_url(entry.url):
+                yield Skipped(entry.url, "bad-url", "not an http or https URL")
+            elif unchanged := self.incremental.unchanged_entry(entry.url, entry.date):
+                yield unchanged
+            else:
+                yield self.page_request(entry.url)

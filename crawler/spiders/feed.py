@@ -6,9 +6,11 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.items import Skipped
 from crawler.errors import SpiderArgumentError
-from crawler.web import WebSpider, feed_entries, is_web_url, parse_xml, read_url_list
+from crawler.items import Skipped
+from crawler.listings import feed_entries, read_url_list
+from crawler.spiders import WebSpider
+from crawler.urls import is_web_url
 
 
 class FeedSpider(WebSpider):
@@ -41,8 +43,7 @@ class FeedSpider(WebSpider):
                 yield Skipped(url, "bad-url", "not an http or https URL")
 
     def parse_feed(self, response: Response) -> Iterator[Request | Skipped]:
-        root = parse_xml(response.body)
-        entries = feed_entries(root, response.url) if root is not None else None
+        entries = feed_entries(response.body, response.url)
         if entries is None:
             yield Skipped(response.url, "bad-feed", "not an RSS, Atom or RDF feed")
             return

@@ -1,3 +1,5 @@
+"""The ``files`` spider: articles from local files."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -11,19 +13,15 @@ from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.incremental import body_hash, previous_fetch
-from crawler.items import Fetch, Page, Skipped, Unchanged
+from crawler.bodies import too_large
 from crawler.errors import SpiderArgumentError
+from crawler.incremental import body_hash, file_version
+from crawler.items import Fetch, Page, Skipped, Unchanged
 from crawler.spiders import SieveSpider
 
 logger = logging.getLogger(__name__)
 
 KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".xhtml": "html"}
-
-
-def file_version(stat: os.stat_result) -> str:
-    """A validator for a file, as an ETag is for a web page."""
-    return f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
 def kind_of(path: Path) -> str | None:
@@ -93,21 +91,20 @@ class FilesSpider(SieveSpider):
                 yield Skipped(url, "unreadable", str(exc))
                 continue
             if stat.st_size > max_bytes:
-                yield Skipped(url, "too-large", f"{stat.st_size} bytes is more than SIEVE_MAX_BYTES ({max_bytes})")
+                refusal = too_large(stat.st_size, max_bytes)
+                yield Skipped(url, refusal.reason, refusal.detail)
                 continue
-            previous = previous_fetch(self.crawler, url)
-            if previous is not None and previous.fetch.etag == file_version(stat):
-                yield Unchanged(url, "same-file")
+            version = file_version(stat.st_size, stat.st_mtime_ns)
+            if unchanged := self.incremental.unchanged_file(url, version):
+                yield unchanged
                 continue
-            version = file_version(stat)
             yield Request(url, callback=self.parse, errback=self.unreadable, cb_kwargs={"kind": kind, "version": version})
 
     def parse(self, response: Response, kind: str, version: str) -> Iterator[Page | Unchanged]:
         path = Path(response.url.removeprefix("file://"))
         fetch = Fetch(etag=version, body_hash=body_hash(response.body))
-        previous = previous_fetch(self.crawler, response.url)
-        if previous is not None and previous.fetch.body_hash == fetch.body_hash:
-            yield Unchanged(response.url, "same-body", fetch)
+        if unchanged := self.incremental.unchanged_response(response, fetch):
+            yield unchanged
             return
         yield Page(url=response.url, body=response.body, kind=kind, source=path.parent.name, fetch=fetch)
 

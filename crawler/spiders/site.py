@@ -9,9 +9,11 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
-from crawler.items import Page, Skipped, Unchanged
 from crawler.errors import SpiderArgumentError
-from crawler.web import WebSpider, is_web_url, page_from_response
+from crawler.items import Page, Skipped, Unchanged
+from crawler.pages import page_from_response
+from crawler.spiders import WebSpider
+from crawler.urls import is_web_url
 
 
 class SiteSpider(WebSpider):
@@ -58,7 +60,7 @@ class SiteSpider(WebSpider):
         yield self.page_request(self.start_url)
 
     def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged | Request]:
-        item = page_from_response(response, require_article=True)
+        item = page_from_response(response, self.incremental, require_article=True)
         yield item
         # A 304 has no body to read links from, nor has a non-HTML response.
         if isinstance(item, Skipped) or response.status == 304 or response.meta.get("depth", 0) >= self.depth:

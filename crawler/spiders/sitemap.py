@@ -5,12 +5,14 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.http import Response
-from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
-from crawler.items import Skipped
+from crawler.bodies import Unreadable, unpack
 from crawler.errors import SpiderArgumentError
-from crawler.web import WebSpider, is_web_url, parse_xml, since_argument, sitemap_entries
+from crawler.items import Skipped
+from crawler.listings import date_argument, sitemap_entries
+from crawler.spiders import WebSpider
+from crawler.urls import is_web_url
 
 
 class SitemapSpider(WebSpider):
@@ -38,7 +40,7 @@ class SitemapSpider(WebSpider):
         if not url or not is_web_url(url):
             raise SpiderArgumentError("give the sitemap with -a url=http(s)://...")
         self.sitemap_url = url
-        self.since = since_argument(since)
+        self.since = date_argument("since", since)
 
     async def start(self) -> AsyncIterator[Any]:
         yield Request(self.sitemap_url, callback=self.parse_sitemap, errback=self.skip)
@@ -48,11 +50,12 @@ class SitemapSpider(WebSpider):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 yield Request(url, callback=self.parse_sitemap, errback=self.skip)
             return
-        body = response.body
-        if gzip_magic_number(response):
-            body = gunzip(body, max_size=self.settings.getint("SIEVE_MAX_BYTES"))
-        root = parse_xml(body)
-        kind, entries = sitemap_entries(root) if root is not None else ("", [])
+        try:
+            body = unpack(response.body, self.settings.getint("SIEVE_MAX_BYTES"))
+        except Unreadable as exc:
+            yield Skipped(response.url, exc.reason, exc.detail)
+            return
+        kind, entries = sitemap_entries(body)
         if not kind:
             yield Skipped(response.url, "bad-sitemap", "not a sitemap or sitemap index")
             return

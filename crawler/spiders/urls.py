@@ -4,7 +4,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from crawler.errors import SpiderArgumentError
-from crawler.web import WebSpider, read_url_list
+from crawler.listings import read_url_list
+from crawler.spiders import WebSpider
 
 
 class UrlsSpider(WebSpider):

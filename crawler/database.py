@@ -1,10 +1,13 @@
-"""Sieve's SQLite database: how it is opened, its schema, and the migrations
-that build that schema. The schema is defined here and nowhere else.
+"""Sieve's SQLite database: the :class:`Database` extension that owns the
+connection and the write transaction of a crawl, how a database is opened,
+its schema, and the migrations that build that schema. The schema is defined
+here and nowhere else.
 
 Each migration moves the database from version N-1 to N (``PRAGMA
 user_version``) inside one write transaction, so a database is always at a
 whole version, and two processes opening a new file at once do not both
-create it.
+create it. Migrations write literal values: they stay what they were when
+they were written, whatever the code around them becomes.
 """
 
 from __future__ import annotations
@@ -13,21 +16,23 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
 from crawler.errors import SieveError
 from crawler.items import Fetch
-from pipelines import fingerprints
-from pipelines.corpus import CorpusIndex
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
@@ -38,10 +43,6 @@ class DatabaseError(SieveError):
 
 
 class SchemaTooNew(DatabaseError):
-    pass
-
-
-class SchemeMismatch(DatabaseError):
     pass
 
 
@@ -73,12 +74,6 @@ def connect(path: str | Path, busy_timeout: float = 60.0) -> sqlite_utils.Databa
     conn.execute("PRAGMA foreign_keys=ON")
     db = sqlite_utils.Database(conn)
     migrate(db)
-    scheme = db.execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()[0]
-    if scheme != fingerprints.SCHEME:
-        raise SchemeMismatch(
-            f"{path} holds MinHash signatures made as {scheme!r}, but this Sieve makes {fingerprints.SCHEME!r}; "
-            "they cannot be compared. Use a new database, or the Sieve version that made this one."
-        )
     return db
 
 
@@ -189,7 +184,9 @@ def _v2_cross_document_dedup(db: sqlite_utils.Database) -> None:
     db["articles"].create_index(["duplicate_of"])
     db.execute("CREATE VIEW clean_articles AS SELECT * FROM articles WHERE duplicate_of IS NULL")
     db["meta"].create({"key": str, "value": str}, pk="key")
-    db["meta"].insert({"key": "minhash_scheme", "value": fingerprints.SCHEME})
+    db["meta"].insert(
+        {"key": "minhash_scheme", "value": "datasketch-affine32/seed1/xxh32/char5/perm128/articles20x6/paragraphs10x12"}
+    )
     db.executescript(
         """
         CREATE TABLE paragraphs (
@@ -228,8 +225,8 @@ def _v2_cross_document_dedup(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE TABLE article_keys (article_id INTEGER PRIMARY KEY REFERENCES articles(id), keys BLOB NOT NULL)")
-    # Articles stored by version 1 join the index in _v4, whose code indexes
-    # in the current format.
+    # Articles stored by version 1 are indexed by the dedup code when it
+    # first opens the database (pipelines.corpus.open_index).
 
 
 def _v3_incremental(db: sqlite_utils.Database) -> None:
@@ -254,17 +251,12 @@ def _v3_incremental(db: sqlite_utils.Database) -> None:
 def _v4_article_signatures(db: sqlite_utils.Database) -> None:
     """article signatures kept, so that clear near-duplicates need no exact comparison"""
     db.execute("ALTER TABLE article_keys ADD COLUMN signature BLOB")
-    # Index what is not indexed yet (articles stored by version 1), in the
-    # current format. Their paragraph positions are their order in the
-    # stored text: version 1 kept no other.
-    index = CorpusIndex(db)
-    unindexed = db.execute(
-        "SELECT id, source, text FROM articles WHERE id NOT IN (SELECT article_id FROM article_keys)"
-    ).fetchall()
-    for article_id, source, text in unindexed:
-        texts = text.split("\n\n")
-        paragraphs = [(i, t, fingerprints.paragraph_keys(t, source, index.min_words)) for i, t in enumerate(texts)]
-        index.index_article(article_id, fingerprints.article_signature(texts), paragraphs, replace=False)
+
+
+def _v5_scheme_names_min_words(db: sqlite_utils.Database) -> None:
+    """the MinHash scheme names SIEVE_REPEAT_MIN_WORDS, which decides paragraph keys"""
+    # Every index built before this version used 8, the only value tested.
+    db.execute("UPDATE meta SET value = value || '/minwords8' WHERE key = 'minhash_scheme'")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
@@ -272,43 +264,69 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v2_cross_document_dedup,
     _v3_incremental,
     _v4_article_signatures,
+    _v5_scheme_names_min_words,
 ]
 
 
-class SieveDatabase:
-    """The database of one crawl, shared by the stages that use it: one
-    connection, and one write transaction at a time, which the stages that
-    read and then write (dedup, then store) share, so that what dedup read
-    is still true when store writes.
 
-    A transaction is committed after ``batch_size`` documents or
-    ``flush_seconds``, whichever comes first, so a second process writing to
-    the same database waits at most about that long (BEGIN IMMEDIATE waits
-    for the write lock up to the busy timeout).
+@dataclass
+class StoredArticle:
+    id: int
+    content_hash: str
+
+
+class Database:
+    """The extension that owns the crawl's database (``SIEVE_DB``): one
+    connection, opened when the crawler is built, so that a database that
+    cannot be used stops the crawl before it starts, in one line; and one
+    write transaction at a time, which the stages that read and then write
+    (dedup, then store) share, so that what dedup read is still true when
+    store writes.
+
+    The transaction is committed after ``SIEVE_STORE_BATCH`` documents have
+    left the pipeline, or ``SIEVE_STORE_FLUSH_SECONDS`` after it began,
+    whichever comes first, so another process writing to the same database
+    waits at most about that long. A commit that fails is counted
+    (``sieve/errors/database``), which fails the run.
+
+    Components reach it with ``crawler.get_extension(Database)``; it is None
+    when ``SIEVE_DB`` is empty.
     """
 
-    _by_crawler: weakref.WeakKeyDictionary[Crawler, SieveDatabase] = weakref.WeakKeyDictionary()
-
-    def __init__(self, path: str, batch_size: int = 100, flush_seconds: float = 1.0, busy_timeout: float = 60.0):
+    def __init__(
+        self,
+        path: str,
+        batch_size: int = 100,
+        flush_seconds: float = 1.0,
+        busy_timeout: float = 60.0,
+        stats: Any = None,
+    ):
         self.path = path
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_seconds
         self.busy_timeout = busy_timeout
+        self.stats = stats
         self.db: sqlite_utils.Database | None = None
         self.pending = 0
         self.flush_timer: asyncio.TimerHandle | None = None
 
     @classmethod
-    def for_crawler(cls, crawler: Crawler) -> SieveDatabase:
-        if crawler not in cls._by_crawler:
-            settings = crawler.settings
-            cls._by_crawler[crawler] = cls(
-                settings.get("SIEVE_DB"),
-                batch_size=settings.getint("SIEVE_STORE_BATCH"),
-                flush_seconds=settings.getfloat("SIEVE_STORE_FLUSH_SECONDS"),
-                busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"),
-            )
-        return cls._by_crawler[crawler]
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.get("SIEVE_DB"):
+            raise NotConfigured("SIEVE_DB is empty")
+        database = cls(
+            settings.get("SIEVE_DB"),
+            batch_size=settings.getint("SIEVE_STORE_BATCH"),
+            flush_seconds=settings.getfloat("SIEVE_STORE_FLUSH_SECONDS"),
+            busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"),
+            stats=crawler.stats,
+        )
+        database.open()
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(database.document_done, signal=signal)
+        crawler.signals.connect(database.close, signal=signals.engine_stopped)
+        return database
 
     def open(self) -> sqlite_utils.Database:
         if self.db is None:
@@ -328,7 +346,8 @@ class SieveDatabase:
                 self.flush_timer = loop.call_later(self.flush_seconds, self.commit)
         return db
 
-    def document_done(self) -> None:
+    def document_done(self, *args: Any, **kwargs: Any) -> None:
+        """One more document has left the pipeline (a signal handler)."""
         self.pending += 1
         if self.pending >= self.batch_size:
             self.commit()
@@ -337,9 +356,27 @@ class SieveDatabase:
         if self.flush_timer is not None:
             self.flush_timer.cancel()
             self.flush_timer = None
-        if self.db is not None and self.db.conn.in_transaction:
-            self.db.commit()
         self.pending = 0
+        if self.db is None or not self.db.conn.in_transaction:
+            return
+        try:
+            self.db.commit()
+        except sqlite3.Error as exc:
+            # Called from signal handlers and timers, which only log what
+            # they raise: the counter is what fails the run.
+            logger.error("Could not commit to %s: %s; the documents of this batch are lost", self.path, exc)
+            if self.stats is not None:
+                self.stats.inc_value("sieve/errors/database")
+            self.db.rollback()
+            raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction of its own, committed at once (after the
+        pending batch)."""
+        self.commit()
+        with write_transaction(self.open()) as db:
+            yield db
 
     def previous_fetch(self, url: str) -> PreviousFetch | None:
         """How ``url`` was when last downloaded, if it was."""
@@ -356,8 +393,14 @@ class SieveDatabase:
             return None
         return PreviousFetch(Fetch(row[0], row[1], row[2]), row[3], bool(row[4]))
 
+    def stored_article(self, url: str) -> StoredArticle | None:
+        row = self.open().execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()
+        return StoredArticle(row[0], row[1]) if row else None
+
     def close(self) -> None:
-        self.commit()
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+        try:
+            self.commit()
+        finally:
+            if self.db is not None:
+                self.db.close()
+                self.db = None

@@ -1,0 +1,89 @@
+"""Responses and failures as items: what a web spider yields for a page it
+fetched (a :class:`~crawler.items.Page`, or an ``Unchanged`` or ``Skipped``)
+and for a request that came to nothing (a ``Skipped`` with the reason)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from crawler.incremental import Incremental, body_hash
+from crawler.items import Fetch, Page, Skipped, Unchanged
+from crawler.urls import host_of
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+HTML_TYPES = {"text/html", "application/xhtml+xml"}
+TEXT_TYPES = {"text/plain"}
+
+
+def content_type_of(response: Response) -> tuple[str, str | None]:
+    """The media type (lower case, no parameters) and the whole header."""
+    header = response.headers.get("Content-Type")
+    if not header:
+        return "", None
+    full = header.decode("latin-1")
+    return full.split(";", 1)[0].strip().lower(), full
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def page_from_response(
+    response: Response, incremental: Incremental, *, require_article: bool = False
+) -> Page | Skipped | Unchanged:
+    fetch = Fetch(
+        etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"), body_hash=body_hash(response.body)
+    )
+    if unchanged := incremental.unchanged_response(response, fetch):
+        return unchanged
+    media_type, header = content_type_of(response)
+    if media_type in HTML_TYPES:
+        kind = "html"
+    elif media_type in TEXT_TYPES:
+        kind = "text"
+    else:
+        return Skipped(response.url, "unsupported-type", f"the content type is {media_type or 'missing'}, not HTML or text")
+    return Page(
+        url=response.url,
+        body=response.body,
+        kind=kind,
+        content_type=header,
+        source=host_of(response.url),
+        require_article=require_article,
+        fetch=fetch,
+    )
+
+
+def skipped_from_failure(failure: Failure) -> Skipped:
+    """Why a request came to nothing, as a Skipped item."""
+    request = failure.request  # type: ignore[attr-defined]
+    error = failure.value
+    if isinstance(error, HttpError):
+        status = error.response.status
+        return Skipped(request.url, f"http-{status}", f"the server answered {status}")
+    if isinstance(error, IgnoreRequest) and "robots.txt" in str(error):
+        return Skipped(request.url, "robots-denied", "robots.txt forbids fetching it")
+    if isinstance(error, DownloadCancelledError) and "max size" in str(error):
+        return Skipped(request.url, "too-large", str(error))
+    if isinstance(error, DownloadTimeoutError):
+        return Skipped(request.url, "timeout", str(error))
+    if isinstance(
+        error, (CannotResolveHostError, DownloadConnectionRefusedError, DownloadFailedError, ResponseDataLossError)
+    ):
+        return Skipped(request.url, "network-error", f"{type(error).__name__}: {error}")
+    return Skipped(request.url, "download-error", f"{type(error).__name__}: {error}")

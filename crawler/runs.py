@@ -1,0 +1,145 @@
+"""The run record: the extension that writes each crawl's row in ``runs``
+(spider, arguments, start, end, status, final stats), marks runs whose
+process died as ``interrupted``, counts the errors that fail a run, logs the
+end-of-run summary, and says whether the run succeeded (the exit status of
+``scrapy crawl``).
+
+A run fails when a spider callback raised (Scrapy's own
+``spider_exceptions/count``), a pipeline stage raised
+(``sieve/errors/pipeline``) or a database commit failed
+(``sieve/errors/database``). Skipped documents are not failures. A run
+stopped by a ``CLOSESPIDER_*`` limit did what was asked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import CloseSpider
+
+from crawler.database import Database, now
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+ERROR_COUNTERS = ("spider_exceptions/count", "sieve/errors/pipeline", "sieve/errors/database")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_status(stats: dict[str, Any], reason: str) -> str:
+    """``finished``, ``failed``, or the reason the crawl closed otherwise."""
+    if any(stats.get(counter) for counter in ERROR_COUNTERS):
+        return "failed"
+    return "finished" if reason == "finished" else reason
+
+
+def run_succeeded(status: str) -> bool:
+    return status == "finished" or status.startswith("closespider_")
+
+
+class RunRecord:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.database: Database | None = None
+        self.run_id: int | None = None
+        #: Set when the spider closes.
+        self.status: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        record = cls(crawler)
+        crawler.signals.connect(record.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(record.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(record.item_error, signal=signals.item_error)
+        return record
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and run_succeeded(self.status)
+
+    def item_error(self, *args: Any, **kwargs: Any) -> None:
+        self.stats.inc_value("sieve/errors/pipeline")
+
+    def spider_opened(self) -> None:
+        self.database = self.crawler.get_extension(Database)
+        if self.database is None:
+            return
+        spider = self.crawler.spider
+        try:
+            with self.database.transaction() as db:
+                self._mark_interrupted_runs(db)
+                record = {
+                    "spider": spider.name,
+                    "args": json.dumps(getattr(spider, "arguments", {}), sort_keys=True),
+                    "started_at": now(),
+                    "status": "running",
+                    "pid": os.getpid(),
+                }
+                self.run_id = db["runs"].insert(record, alter=False).last_pk
+        except sqlite3.Error as exc:
+            logger.error("Could not record the run in %s: %s", self.database.path, exc)
+            self.stats.inc_value("sieve/errors/database")
+            raise CloseSpider("database-error") from exc
+        self.stats.set_value("sieve/run_id", self.run_id)
+        logger.info("Run %d writing to %s", self.run_id, os.path.abspath(self.database.path))
+
+    def _mark_interrupted_runs(self, db: sqlite_utils.Database) -> None:
+        """Runs still "running" whose process is gone were killed: say so."""
+        for run_id, pid in db.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall():
+            if pid and not _process_alive(pid):
+                db["runs"].update(run_id, {"status": "interrupted"})
+                logger.warning("Run %d did not finish (its process %d is gone); marked interrupted", run_id, pid)
+
+    def spider_closed(self, reason: str) -> None:
+        if self.database is not None and self.run_id is not None:
+            try:
+                self.database.commit()
+            except sqlite3.Error:
+                pass  # counted by the database; the status below says failed
+        stats = self.stats.get_stats()
+        self.status = run_status(stats, reason)
+        self._log_summary(stats)
+        if self.database is None or self.run_id is None:
+            return
+        try:
+            with self.database.transaction() as db:
+                db["runs"].update(
+                    self.run_id,
+                    {"finished_at": now(), "status": self.status, "stats": json.dumps(stats, default=str, sort_keys=True)},
+                )
+        except sqlite3.Error as exc:
+            logger.error("Could not record the end of run %d in %s: %s", self.run_id, self.database.path, exc)
+            self.stats.inc_value("sieve/errors/database")
+            self.status = "failed"
+
+    def _log_summary(self, stats: dict[str, Any]) -> None:
+        where = f"run {self.run_id} into {self.database.path}" if self.run_id is not None else "no database"
+        logger.info(
+            "Sieve %s: %s; %d articles stored (%d near-duplicates), %d paragraphs removed, %d documents skipped",
+            where,
+            self.status,
+            stats.get("sieve/articles_stored", 0),
+            stats.get("sieve/dedup/near_duplicates", 0),
+            sum(v for k, v in stats.items() if k.startswith("sieve/paragraphs_removed/")),
+            sum(v for k, v in stats.items() if k.startswith("sieve/skipped/")),
+        )
