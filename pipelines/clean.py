@@ -1,45 +1,17 @@
 """Cleaning stage: boilerplate paragraphs out, by rules about their shape and
-place rather than by a list of known sentences.
+place rather than by a list of known sentences. The rules, as users see
+them, are listed in docs/cleaning.md; keep that list in step with the code.
 
-Rules, in order:
+Order: first the rules that judge one paragraph at a time (patterns,
+menus/counters/copyright, pointers, promotion; the first that matches gives
+the reason), then the title is taken (plain text) or dropped (HTML), then
+edges (plain text) and dangling headings are trimmed again and again until
+nothing changes.
 
-1. **Patterns.** A paragraph that matches one of ``SIEVE_BOILERPLATE_PATTERNS``
-   in full (case-insensitive) is removed wherever it stands (``pattern``).
-2. **Menus, counters, copyright.** A short line made of three or more short
-   pieces joined by ``|``, ``-``, ``·``, ``•``, ``»`` or ``/`` ("Home | News |
-   Sport", "Share: Facebook - X - Email"), a counter ("12 comments") and a
-   short copyright line are removed wherever they stand (``boilerplate``).
-3. **Pointers to other pages.** A paragraph introduced by a label that
-   points elsewhere ("Read more:", "Related:", "See also:", "You may also
-   like...") is removed (``link``). In HTML, so is a paragraph that is, whole,
-   the text of a link on the page (3+ words, no sentence mark: a related
-   headline), and, in the second half of the article, one that starts with
-   the text of a link (a headline and its teaser).
-4. **Promotion** (HTML). In the last 30% of the article, a paragraph of
-   under 30 words that asks the reader to sign up, subscribe, follow, click,
-   download or share is removed (``promo``).
-5. **Title.** In plain text the headline is the longest headline-shaped line
-   (3 to 20 words, not ending in ``. : ; ,``, not a list item) before the first
-   paragraph of running prose; it moves to the title and out of the text. In
-   HTML the title comes from the page, and a first paragraph that repeats it
-   is dropped (``title``).
-6. **Edges** (plain text). Prose paragraphs (5+ words ending with a sentence
-   mark, or more than 20 words) and lists of real items (3+ words per item
-   on average) are the body. Short lines before the body ("Breaking News",
-   "Advertisement", a byline) and after it ("No comments", "Share this:",
-   "Read more") are boilerplate (``boilerplate``). Short lines between body
-   paragraphs are kept: they are subheadings. Not in HTML: there, the
-   lines trafilatura keeps at the edges are mostly credits, captions and
-   datelines that belong to the article.
-7. **Dangling headings.** A paragraph ending with a colon that is left with
-   nothing after it ("Things that are NOT allowed:", "Related posts:") was
-   the heading of something that is not there (``dangling-heading``).
-
-Rules 2 to 4 and the HTML side of 5 were chosen, and their thresholds set,
-by their effect on the article-extraction benchmark (``bench/extraction.py``),
-one rule at a time; each holds for any page, none names a site.
-
-An article with nothing left is skipped (``no-text``).
+Rules 2 to 4 and the HTML side of 5 were chosen, and their thresholds (the
+constants below) set, one at a time by their effect on the
+article-extraction benchmark (``bench/extraction.py``); none names a site.
+An article with nothing left becomes ``Skipped`` (``no-text``).
 """
 
 from __future__ import annotations
@@ -53,6 +25,7 @@ from crawler.errors import SettingError
 from crawler.items import Article, Paragraph, Skipped
 from pipelines.fingerprints import normalize
 from pipelines.stage import DocumentStage, Stats
+from pipelines.text import is_list_item, word_count
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -61,7 +34,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-LIST_ITEM = re.compile(r"^(?:[-*•·‣▪◦–—]|\d{1,3}[.)])\s+\S")
 # A sentence mark at the end, possibly inside closing quotes or brackets.
 SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
 NOT_A_HEADLINE_END = re.compile(r"[.:;,][\"'”’»)\]]*$")
@@ -94,14 +66,6 @@ PROSE_MIN_WORDS = 5
 PROSE_ALWAYS_WORDS = 21
 HEADLINE_WORDS = range(3, 21)
 LIST_ITEM_MIN_MEAN_WORDS = 3
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
-
-
-def is_list_item(text: str) -> bool:
-    return LIST_ITEM.match(text) is not None
 
 
 def is_prose(text: str) -> bool:
