@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from scrapy import Request
@@ -61,14 +62,14 @@ def file_version(size: int, mtime_ns: int) -> str:
 
 
 class Incremental:
-    def __init__(self, crawler: Crawler, enabled: bool):
-        self.crawler = crawler
+    def __init__(self, enabled: bool, database: Database | None = None, crawler: Crawler | None = None):
         self.enabled = enabled
-        self._database: Database | None | bool = False
+        self._database = database
+        self._crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, crawler.settings.getbool("SIEVE_INCREMENTAL"))
+        return cls(crawler.settings.getbool("SIEVE_INCREMENTAL"), crawler=crawler)
 
     @classmethod
     def of(cls, crawler: Crawler) -> Incremental:
@@ -81,9 +82,10 @@ class Incremental:
     def database(self) -> Database | None:
         # Looked up on first use: extensions cannot reach each other while
         # they are being built.
-        if self._database is False:
-            self._database = self.crawler.get_extension(Database)
-        return self._database  # type: ignore[return-value]
+        if self._database is None and self._crawler is not None:
+            self._database = self._crawler.get_extension(Database)
+            self._crawler = None
+        return self._database
 
     def previous_fetch(self, url: str) -> PreviousFetch | None:
         """The last download of ``url``, or None when there was none or
@@ -111,7 +113,8 @@ class Incremental:
         if not date:
             return None
         previous = self.previous_fetch(url)
-        if previous is not None and date <= previous.fetched_at:
+        # Compared as times: the two strings differ in precision.
+        if previous is not None and datetime.fromisoformat(date) <= datetime.fromisoformat(previous.fetched_at):
             return Unchanged(url, "listed-unchanged")
         return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,12 @@ def date_argument(name: str, value: str | None) -> str | None:
     """A ``YYYY-MM-DD`` spider argument, checked."""
     if value is None:
         return None
-    if not _DATE.match(value):
-        raise SpiderArgumentError(f"{name} must be a date as YYYY-MM-DD, not {value!r}")
+    try:
+        if not _DATE.match(value):
+            raise ValueError
+        date.fromisoformat(value)
+    except ValueError:
+        raise SpiderArgumentError(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
     return value
 
 

@@ -133,9 +133,9 @@ class RunRecord:
             self.status = "failed"
 
     def _log_summary(self, stats: dict[str, Any]) -> None:
-        where = f"run {self.run_id} into {self.database.path}" if self.run_id is not None else "no database"
+        where = f"run {self.run_id} ({self.database.path})" if self.run_id is not None else "run without a database"
         logger.info(
-            "Sieve %s: %s; %d articles stored (%d near-duplicates), %d paragraphs removed, %d documents skipped",
+            "Sieve %s %s: %d articles stored (%d near-duplicates), %d paragraphs removed, %d documents skipped",
             where,
             self.status,
             stats.get("sieve/articles_stored", 0),

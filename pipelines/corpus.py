@@ -47,7 +47,9 @@ def _marks(values: Sequence[object]) -> str:
 
 
 class SchemeMismatch(DatabaseError):
-    pass
+    """The settings make signatures that the stored index cannot be compared with."""
+
+    exit_status = 2
 
 
 def open_index(database: Database, config: MinhashConfig) -> None:

@@ -111,23 +111,22 @@ class Extractor:
 
     def __init__(
         self,
+        *,
         max_bytes: int,
-        favor_precision: bool = False,
-        min_article_chars: int = 400,
-        max_link_density: float = 0.5,
-        stats: Stats | None = None,
+        favor_precision: bool,
+        min_article_chars: int,
+        max_link_density: float,
     ):
         self.max_bytes = max_bytes
         self.favor_precision = favor_precision
         self.min_article_chars = min_article_chars
         self.max_link_density = max_link_density
-        self.stats = stats
 
-    def extract(self, page: Page) -> Article:
+    def extract(self, page: Page, stats: Stats) -> Article:
         body = unpack(page.body, self.max_bytes)
         text = decode(body, html=page.kind == "html", content_type=page.content_type)
         if page.kind == "html":
-            return self._from_html(page, text)
+            return self._from_html(page, text, stats)
         paragraphs = split_paragraphs(text)
         article = Article(
             url=page.url,
@@ -153,7 +152,7 @@ class Extractor:
         lines = [collapse(line) for line in (document.text or "").split("\n")] if document else []
         return document, [line for line in lines if line]
 
-    def _from_html(self, page: Page, html: str) -> Article:
+    def _from_html(self, page: Page, html: str, stats: Stats) -> Article:
         tree = trafilatura.load_html(html)
         if tree is None:
             raise Unreadable("no-text", "the HTML could not be parsed")
@@ -169,8 +168,7 @@ class Extractor:
             fuller, fuller_lines = self._trafilatura(tree, page.url, fast=False)
             if fuller_lines:
                 document, lines = fuller, fuller_lines
-                if self.stats is not None:
-                    self.stats.inc_value("sieve/extract/full_mode")
+                stats.inc_value("sieve/extract/full_mode")
         if page.require_article:
             self._check_article(og_type, lines, link_texts)
         if not lines:
@@ -218,7 +216,6 @@ class ExtractPipeline(DocumentStage):
             favor_precision=settings.getbool("SIEVE_FAVOR_PRECISION"),
             min_article_chars=settings.getint("SIEVE_MIN_ARTICLE_CHARS"),
             max_link_density=settings.getfloat("SIEVE_MAX_LINK_DENSITY"),
-            stats=stats,
         )
         return cls(stats, extractor)
 
@@ -226,7 +223,7 @@ class ExtractPipeline(DocumentStage):
         if not isinstance(item, Page):
             return item
         try:
-            article = self.extractor.extract(item)
+            article = self.extractor.extract(item, self.stats)
         except Unreadable as exc:
             return Skipped(item.url, exc.reason, exc.detail, item.fetch)
         except Exception as exc:

@@ -16,12 +16,15 @@ class Stats(Protocol):
 
 
 class DocumentStage:
-    """A stage that looks at one document at a time and needs only settings
-    and somewhere to count: no crawler, no database. Such stages, when they
-    lead ``ITEM_PIPELINES``, run in worker processes (:mod:`pipelines.workers`),
-    where they are built with :meth:`build`."""
+    """A stage that looks at one document at a time and needs only its
+    settings and somewhere to count: no crawler, no database. Such stages,
+    when they lead ``ITEM_PIPELINES``, run in worker processes
+    (:mod:`pipelines.workers`): they are built once, in the crawl's process,
+    where their settings are read and checked, and a pickled copy goes to
+    each worker, which gives it a stats object of its own."""
 
     in_workers = True
+    stats: Stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -30,6 +33,10 @@ class DocumentStage:
     @classmethod
     def build(cls, settings: BaseSettings, stats: Stats) -> Self:
         raise NotImplementedError
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The crawl's stats stay in the crawl's process.
+        return {k: v for k, v in self.__dict__.items() if k != "stats"}
 
     def process_item(self, item: Any) -> Any:
         raise NotImplementedError

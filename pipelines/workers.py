@@ -25,9 +25,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.pipelines import ItemPipelineManager
-from scrapy.settings import Settings
 from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import build_from_crawler, load_object
 
@@ -40,6 +39,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from scrapy.crawler import Crawler
+
+    from pipelines.stage import DocumentStage
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +59,15 @@ class StatsDelta:
         return counts
 
 
-def worker_main(conn: Connection, settings: dict[str, Any], stage_paths: list[str]) -> None:
-    """A worker: build the document stages, then turn pages into items until
-    told to stop (None) or the crawl's process goes away (end of file)."""
+def worker_main(conn: Connection, stages: list[DocumentStage]) -> None:
+    """A worker: turn pages into items with the document stages (as built
+    in the crawl's process) until told to stop (None) or the crawl's
+    process goes away (end of file)."""
     # Ctrl-C reaches the whole process group; the crawl decides when to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stats = StatsDelta()
-    stages = [load_object(path).build(Settings(settings), stats) for path in stage_paths]
+    for stage in stages:
+        stage.stats = stats
     while True:
         try:
             item = conn.recv()
@@ -116,13 +119,12 @@ class WorkerPool:
     shares those pages of memory until it writes to them.
     """
 
-    def __init__(self, size: int, settings: dict[str, Any], stage_paths: list[str], timeout: float):
+    def __init__(self, size: int, stages: list[DocumentStage], timeout: float):
         self.size = size
-        self.settings = settings
-        self.stage_paths = stage_paths
+        self.stages = stages
         self.timeout = timeout
         self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload([path.rsplit(".", 1)[0] for path in stage_paths])
+        self.context.set_forkserver_preload(sorted({type(stage).__module__ for stage in stages}))
         self.workers: list[_Worker] = []
         self.queue: deque[_Task] = deque()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -143,7 +145,7 @@ class WorkerPool:
         assert self.loop is not None
         ours, theirs = self.context.Pipe()
         process = self.context.Process(
-            target=worker_main, args=(theirs, self.settings, self.stage_paths), name="sieve-worker", daemon=True
+            target=worker_main, args=(theirs, self.stages), name="sieve-worker", daemon=True
         )
         process.start()
         theirs.close()
@@ -286,26 +288,25 @@ class ParallelItemProcessor:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        paths = build_component_list(crawler.settings.getwithbase("ITEM_PIPELINES"))
-        in_workers: list[str] = []
-        for path in paths:
-            if not getattr(load_object(path), "in_workers", False):
-                break
-            in_workers.append(path)
+        # Built here, where a setting a stage cannot work with stops the
+        # crawl at the start; the workers get copies of the document stages.
+        stages: list[tuple[str, Any]] = []
+        for path in build_component_list(crawler.settings.getwithbase("ITEM_PIPELINES")):
+            try:
+                stages.append((path, build_from_crawler(load_object(path), crawler)))
+            except NotConfigured as exc:  # as Scrapy's own component managers do
+                logger.info("Stage %s disabled: %s", path, exc)
+        leading = 0
+        while leading < len(stages) and getattr(stages[leading][1], "in_workers", False):
+            leading += 1
         workers = worker_count(crawler)
         pool = None
-        if workers and in_workers:
-            # Build them here once too: a setting they cannot work with then
-            # stops the crawl at the start, not every worker as it starts.
-            for path in in_workers:
-                build_from_crawler(load_object(path), crawler)
-            settings = {k: v for k, v in crawler.settings.items() if k.startswith("SIEVE_")}
-            timeout = crawler.settings.getfloat("SIEVE_EXTRACT_TIMEOUT")
-            pool = WorkerPool(workers, settings, in_workers, timeout)
-            paths = paths[len(in_workers) :]
-            logger.info("Stages in %d worker processes: %s", workers, ", ".join(in_workers))
-        manager = ItemPipelineManager(*(build_from_crawler(load_object(p), crawler) for p in paths), crawler=crawler)
-        logger.info("Stages in this process: %s", ", ".join(paths))
+        if workers and leading:
+            pool = WorkerPool(workers, [stage for _, stage in stages[:leading]], crawler.settings.getfloat("SIEVE_EXTRACT_TIMEOUT"))
+            logger.info("Stages in %d worker processes: %s", workers, ", ".join(path for path, _ in stages[:leading]))
+            stages = stages[leading:]
+        manager = ItemPipelineManager(*(stage for _, stage in stages), crawler=crawler)
+        logger.info("Stages in this process: %s", ", ".join(path for path, _ in stages))
         return cls(crawler, manager, pool)
 
     async def open_spider_async(self) -> None:

@@ -14,6 +14,18 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture
+def fresh_db():
+    """A new Sieve database in memory, at the current schema (sqlite-utils'
+    own tests have the same fixture), wrapped in the Database extension."""
+    from crawler.database import Database
+
+    database = Database(":memory:")
+    database.open()
+    yield database
+    database.close()
+
+
+@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "sieve.db"
 

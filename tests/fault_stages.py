@@ -1,5 +1,6 @@
-"""A document stage that misbehaves on purpose, for the worker-pool tests:
-it kills its process, or hangs, on pages that ask for it."""
+"""A document stage that misbehaves on purpose, for the worker-pool and
+exit-status tests: it kills its process, hangs, or raises, on pages that
+ask for it."""
 
 from __future__ import annotations
 
@@ -22,4 +23,6 @@ class FaultInjector(DocumentStage):
                 os._exit(13)
             if b"HANG-THE-WORKER" in item.body:
                 time.sleep(3600)
+            if b"RAISE-IN-THE-STAGE" in item.body:
+                raise RuntimeError("this stage fails on purpose")
         return item

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler import database
+import settings as project_settings
 from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, write_articles
 from tests.fixture_site import STORIES
 
@@ -199,11 +200,39 @@ def test_bad_setting_is_a_one_line_error_and_exit_status_2(tmp_path, db_path):
     assert "SIEVE_BOILERPLATE_PATTERNS: '(unclosed' is not a regular expression" in result.stderr.strip().splitlines()[-1]
 
 
+def test_stage_error_fails_the_run_even_without_a_database(tmp_path):
+    write_articles(tmp_path / "in", 2)
+    (tmp_path / "in" / "raise.txt").write_text("A story.\n\nRAISE-IN-THE-STAGE\n")
+    pipelines = json.dumps({"tests.fault_stages.FaultInjector": 50, **project_settings.ITEM_PIPELINES})
+    result = subprocess.run(
+        [*crawl_command("files", tmp_path / "unused.db", {"path": str(tmp_path / "in")}), "-s", "SIEVE_DB=", "-s", f"ITEM_PIPELINES={pipelines}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "Sieve run without a database failed" in result.stderr
+    assert not (tmp_path / "unused.db").exists()
+
+
+def test_other_min_words_on_an_indexed_database_is_a_one_line_error_and_exit_status_2(tmp_path, db_path):
+    write_articles(tmp_path / "in", 2)
+    assert scrapy_crawl("files", db=db_path, args={"path": str(tmp_path / "in")}).returncode == 0
+    (tmp_path / "in" / "article-0-0000.txt").write_text("A new story about the harbour.\n\nIt changed.\n")
+    result = scrapy_crawl("files", db=db_path, args={"path": str(tmp_path / "in")}, settings={"SIEVE_REPEAT_MIN_WORDS": "10"})
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("scrapy crawl files: the database is indexed with the MinHash scheme") and "SIEVE_REPEAT_MIN_WORDS" in last
+    assert "Traceback" not in result.stderr
+    assert count(db_path, "SELECT count(*) FROM runs") == 1
+
+
 # --- downstream ---------------------------------------------------------------
 
 
-@pytest.fixture
-def two_runs(tmp_path, db_path) -> tuple[Path, str]:
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory) -> tuple[Path, str]:
+    """Two runs into one database, which the tests below only read."""
+    tmp_path = tmp_path_factory.mktemp("two-runs")
+    db_path = tmp_path / "sieve.db"
     write_articles(tmp_path / "one", 2, seed=1)
     assert scrapy_crawl("files", db=db_path, args={"path": str(tmp_path / "one")}).returncode == 0
     between = read_rows(db_path, "SELECT finished_at FROM runs WHERE id = 1")[0][0]

@@ -34,27 +34,34 @@ def mixed_folder(tmp_path_factory) -> Path:
     return folder
 
 
-def test_workers_store_exactly_what_one_process_stores(mixed_folder, tmp_path):
-    results = {}
+@pytest.fixture(scope="module")
+def runs_with_and_without_workers(mixed_folder, tmp_path_factory) -> dict[str, tuple[Path, str]]:
+    """The mixed folder crawled with no workers and with two: each run's
+    database and standard error."""
+    runs = {}
     for workers in ("0", "2"):
-        db = tmp_path / f"workers-{workers}.db"
+        db = tmp_path_factory.mktemp(f"workers-{workers}") / "sieve.db"
         result = scrapy_crawl("files", db=db, args={"path": str(mixed_folder)}, settings={"SIEVE_WORKERS": workers})
         assert result.returncode == 0, result.stderr
-        results[workers] = database_contents(db)
+        runs[workers] = (db, result.stderr)
+    return runs
+
+
+def test_workers_store_exactly_what_one_process_stores(runs_with_and_without_workers):
+    results = {workers: database_contents(db) for workers, (db, _) in runs_with_and_without_workers.items()}
     assert results["2"] == results["0"]
     assert len(results["2"]["articles"]) == 5 + 2 + 2 + 30
     # The two seeds are in examples/ too: three copies of each, two of them duplicates.
     assert sum(1 for row in results["2"]["articles"] if row[4] is not None) == 4
 
 
-def test_counters_from_workers_reach_the_crawl_stats(mixed_folder, tmp_path):
-    db = tmp_path / "sieve.db"
-    result = scrapy_crawl("files", db=db, args={"path": str(mixed_folder)}, settings={"SIEVE_WORKERS": "2"})
+def test_counters_from_workers_reach_the_crawl_stats(runs_with_and_without_workers):
+    db, stderr = runs_with_and_without_workers["2"]
     stats = json.loads(read_rows(db, "SELECT stats FROM runs")[0]["stats"])
     assert stats["sieve/extract/text"] == 2 + 2 + 2 + 30
     assert stats["sieve/extract/html"] == 3
     assert stats["sieve/workers/busy_seconds"] > 0
-    assert "Stages in 2 worker processes" in result.stderr
+    assert "Stages in 2 worker processes" in stderr
 
 
 @pytest.fixture

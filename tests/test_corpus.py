@@ -1,0 +1,85 @@
+"""pipelines.corpus: the MinHash scheme an index is built with, and indexing
+articles stored before there was an index."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.database import now
+from crawler.items import content_hash
+from pipelines.corpus import CorpusIndex, SchemeMismatch, open_index
+from pipelines.fingerprints import MinhashConfig
+from tests.test_dedup_stages import BUS, LIBRARY
+
+EIGHT = MinhashConfig(min_words=8)
+TEN = MinhashConfig(min_words=10)
+
+
+def recorded_scheme(database) -> str | None:
+    row = database.open().execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()
+    return row[0] if row else None
+
+
+def store_unindexed(database, url: str, paragraphs: list[str]) -> int:
+    """An article as schema version 1 stored it: a row, no index entries."""
+    text = "\n\n".join(paragraphs)
+    with database.transaction() as db:
+        return db.execute(
+            "INSERT INTO articles (url, source, text, content_hash, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)",
+            [url, "gazette", text, content_hash(text), now(), now()],
+        ).lastrowid
+
+
+def count(database, table: str) -> int:
+    return database.open().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_open_index_records_the_scheme_on_an_empty_database(fresh_db):
+    fresh_db.open().execute("DELETE FROM meta")
+    open_index(fresh_db, TEN)
+    assert recorded_scheme(fresh_db) == TEN.scheme
+
+
+def test_empty_index_adopts_a_new_scheme(fresh_db):
+    open_index(fresh_db, EIGHT)
+    open_index(fresh_db, TEN)
+    assert recorded_scheme(fresh_db) == TEN.scheme
+    assert recorded_scheme(fresh_db).endswith("/minwords10")
+
+
+def test_index_built_with_other_min_words_is_refused(fresh_db):
+    open_index(fresh_db, EIGHT)
+    store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
+    open_index(fresh_db, EIGHT)  # indexes it
+    assert count(fresh_db, "article_keys") == 1
+
+    with pytest.raises(SchemeMismatch, match="SIEVE_REPEAT_MIN_WORDS"):
+        open_index(fresh_db, TEN)
+    assert recorded_scheme(fresh_db) == EIGHT.scheme
+    assert not fresh_db.open().conn.in_transaction
+
+
+def test_index_unindexed_indexes_articles_without_keys(fresh_db):
+    open_index(fresh_db, EIGHT)
+    library = store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
+    bus = store_unindexed(fresh_db, "https://gazette.example/bus", BUS)
+
+    open_index(fresh_db, EIGHT)
+
+    db = fresh_db.open()
+    assert {row[0] for row in db.execute("SELECT article_id FROM article_keys")} == {library, bus}
+    index = CorpusIndex(db, EIGHT)
+    assert index.paragraphs_of(library) == list(enumerate(LIBRARY))
+    signature = EIGHT.article_signature(LIBRARY)
+    assert [row[0] for row in index.similar_articles(EIGHT.article_keys(signature), exclude=None)] == [library]
+
+
+def test_index_unindexed_leaves_indexed_articles_alone(fresh_db):
+    open_index(fresh_db, EIGHT)
+    store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
+    open_index(fresh_db, EIGHT)
+    paragraphs = count(fresh_db, "paragraphs")
+
+    open_index(fresh_db, EIGHT)
+
+    assert count(fresh_db, "paragraphs") == paragraphs == len(LIBRARY)

@@ -1,0 +1,146 @@
+"""crawler.database: migrations, the shared write transaction and its batches,
+the lookups the incremental checks use, and a commit that fails."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+import sqlite_utils
+
+from crawler.database import MIGRATIONS, Database, SchemaTooNew, migrate, schema_version
+from pipelines.fingerprints import MinhashConfig
+from pipelines.workers import StatsDelta
+
+ARTICLE = (
+    "INSERT INTO articles (url, source, text, content_hash, first_seen, last_seen) "
+    "VALUES (?, 'gazette', 'Some text.', ?, '2024-05-01T10:00:00.000Z', '2024-05-01T10:00:00.000Z')"
+)
+FETCH = "INSERT INTO fetches (url, etag, last_modified, body_hash, fetched_at) VALUES (?, ?, ?, ?, ?)"
+
+
+def count(database: Database, table: str) -> int:
+    return database.open().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_fresh_database_is_at_the_last_migration(fresh_db):
+    assert schema_version(fresh_db.open()) == len(MIGRATIONS)
+    assert {"articles", "removed", "skipped", "runs", "fetches", "article_keys"} <= set(fresh_db.open().table_names())
+
+
+def test_version_4_database_gets_min_words_8_in_its_scheme():
+    db = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS[:4]:
+        migration(db)
+    db.execute("PRAGMA user_version = 4")
+
+    migrate(db)
+
+    assert schema_version(db) == len(MIGRATIONS)
+    [scheme] = db.execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()
+    assert scheme.endswith("/minwords8")
+    assert scheme == MinhashConfig(min_words=8).scheme
+
+
+def test_database_newer_than_the_code_is_refused():
+    db = sqlite_utils.Database(memory=True)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(SchemaTooNew, match="upgrade Sieve"):
+        migrate(db)
+    assert schema_version(db) == len(MIGRATIONS) + 1
+    assert db.table_names() == []
+
+
+def test_begin_opens_one_transaction_that_commit_ends(fresh_db):
+    db = fresh_db.begin()
+    assert db.conn.in_transaction
+    assert fresh_db.begin() is db  # a second begin joins the open transaction
+    db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
+    fresh_db.commit()
+    assert not db.conn.in_transaction
+    db.rollback()  # nothing left to roll back
+    assert count(fresh_db, "articles") == 1
+
+
+def test_uncommitted_writes_are_lost_on_rollback(fresh_db):
+    db = fresh_db.begin()
+    db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
+    db.rollback()
+    assert count(fresh_db, "articles") == 0
+
+
+def test_document_done_commits_after_batch_size_documents():
+    database = Database(":memory:", batch_size=3)
+    try:
+        db = database.begin()
+        db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
+        database.document_done()
+        database.document_done()
+        assert db.conn.in_transaction
+        database.document_done()
+        assert not db.conn.in_transaction
+        assert count(database, "articles") == 1
+    finally:
+        database.close()
+
+
+def test_transaction_is_committed_flush_seconds_after_it_began():
+    database = Database(":memory:", flush_seconds=0.01)
+
+    async def write_then_wait() -> bool:
+        database.begin().execute(ARTICLE, ["https://example.org/a", "hash-a"])
+        await asyncio.sleep(0.05)
+        return database.open().conn.in_transaction
+
+    try:
+        assert asyncio.run(write_then_wait()) is False
+        assert count(database, "articles") == 1
+    finally:
+        database.close()
+
+
+def test_previous_fetch_returns_what_was_written(fresh_db):
+    db = fresh_db.begin()
+    modified = "Wed, 01 May 2024 09:00:00 GMT"
+    db.execute(FETCH, ["https://example.org/a", '"v1"', modified, "abc", "2024-05-01T10:00:00.000Z"])
+    db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
+    db.execute(FETCH, ["https://example.org/skipped", None, None, "def", "2024-05-02T10:00:00.000Z"])
+
+    previous = fresh_db.previous_fetch("https://example.org/a")
+    assert previous.fetch.etag == '"v1"'
+    assert previous.fetch.last_modified == modified
+    assert previous.fetch.body_hash == "abc"
+    assert previous.fetched_at == "2024-05-01T10:00:00.000Z"
+    assert previous.is_article
+    assert fresh_db.previous_fetch("https://example.org/skipped").is_article is False
+    assert fresh_db.previous_fetch("https://example.org/never") is None
+
+
+def test_stored_article_returns_id_and_hash(fresh_db):
+    db = fresh_db.begin()
+    article_id = db.execute(ARTICLE, ["https://example.org/a", "hash-a"]).lastrowid
+
+    stored = fresh_db.stored_article("https://example.org/a")
+    assert (stored.id, stored.content_hash) == (article_id, "hash-a")
+    assert fresh_db.stored_article("https://example.org/b") is None
+
+
+def test_failed_commit_raises_rolls_back_and_counts_a_database_error():
+    stats = StatsDelta()
+    database = Database(":memory:", stats=stats)
+    try:
+        db = database.begin()
+        db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
+        db.execute("PRAGMA defer_foreign_keys = ON")
+        db.execute("INSERT INTO removed (article_id, position, text, reason) VALUES (9999, 0, 'Gone.', 'pattern')")
+
+        with pytest.raises(sqlite3.IntegrityError):
+            database.commit()
+
+        assert not db.conn.in_transaction
+        assert count(database, "articles") == 0
+        assert count(database, "removed") == 0
+        assert stats.counts["sieve/errors/database"] == 1
+    finally:
+        database.close()
