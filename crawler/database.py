@@ -58,7 +58,7 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def connect(path: str | Path, busy_timeout: float = 60.0) -> sqlite_utils.Database:
+def connect(path: str | Path, busy_timeout: float) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the database at ``path``."""
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -293,14 +293,7 @@ class Database:
     when ``SIEVE_DB`` is empty.
     """
 
-    def __init__(
-        self,
-        path: str,
-        batch_size: int = 100,
-        flush_seconds: float = 1.0,
-        busy_timeout: float = 60.0,
-        stats: Any = None,
-    ):
+    def __init__(self, path: str, *, batch_size: int, flush_seconds: float, busy_timeout: float, stats: Any = None):
         self.path = path
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_seconds

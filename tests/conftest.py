@@ -19,7 +19,7 @@ def fresh_db():
     own tests have the same fixture), wrapped in the Database extension."""
     from crawler.database import Database
 
-    database = Database(":memory:")
+    database = Database(":memory:", batch_size=100, flush_seconds=60, busy_timeout=1)
     database.open()
     yield database
     database.close()

@@ -71,7 +71,7 @@ def test_uncommitted_writes_are_lost_on_rollback(fresh_db):
 
 
 def test_document_done_commits_after_batch_size_documents():
-    database = Database(":memory:", batch_size=3)
+    database = Database(":memory:", batch_size=3, flush_seconds=60, busy_timeout=1)
     try:
         db = database.begin()
         db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
@@ -86,7 +86,7 @@ def test_document_done_commits_after_batch_size_documents():
 
 
 def test_transaction_is_committed_flush_seconds_after_it_began():
-    database = Database(":memory:", flush_seconds=0.01)
+    database = Database(":memory:", batch_size=100, flush_seconds=0.01, busy_timeout=1)
 
     async def write_then_wait() -> bool:
         database.begin().execute(ARTICLE, ["https://example.org/a", "hash-a"])
@@ -128,7 +128,7 @@ def test_stored_article_returns_id_and_hash(fresh_db):
 
 def test_failed_commit_raises_rolls_back_and_counts_a_database_error():
     stats = StatsDelta()
-    database = Database(":memory:", stats=stats)
+    database = Database(":memory:", batch_size=100, flush_seconds=60, busy_timeout=1, stats=stats)
     try:
         db = database.begin()
         db.execute(ARTICLE, ["https://example.org/a", "hash-a"])

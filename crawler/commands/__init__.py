@@ -23,7 +23,7 @@ def open_existing_database(settings: BaseSettings) -> sqlite_utils.Database:
     if not Path(path).exists():
         raise UsageError(f"no database at {path} (set SIEVE_DB, e.g. -s SIEVE_DB=/path/to/sieve.db)", print_help=False)
     try:
-        return database.connect(path)
+        return database.connect(path, busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"))
     except database.DatabaseError as exc:
         raise UsageError(str(exc), print_help=False) from None
 
