@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -46,6 +47,18 @@ class SchemaTooNew(DatabaseError):
     pass
 
 
+class NotSieveDatabase(DatabaseError):
+    """The file is an SQLite database of another program: left untouched."""
+
+    exit_status = 2
+
+
+#: PRAGMA application_id of a Sieve database ("SIEV"), set by migration 6.
+APPLICATION_ID = 0x53494556
+#: Tables every Sieve database has had since schema version 1.
+SIEVE_TABLES = {"runs", "articles", "removed", "skipped"}
+
+
 @dataclass
 class PreviousFetch:
     fetch: Fetch
@@ -58,23 +71,54 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def connect(path: str | Path, busy_timeout: float) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate the database at ``path``."""
+def connect(path: str | Path, busy_timeout: float, *, writer: bool = True) -> sqlite_utils.Database:
+    """Open the Sieve database at ``path``. A writer creates it if needed
+    and migrates it to the current schema; a reader (``writer=False``)
+    changes nothing and takes only a database at the current schema. A
+    database of another program is refused before anything is written."""
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if writer:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         # The timeout is SQLite's busy handler: a writer waits this long for
         # another process's write transaction instead of failing at once.
         conn = sqlite3.connect(str(path), timeout=busy_timeout)
-        conn.execute("PRAGMA journal_mode=WAL")
+        version = check_is_sieve(conn, path)
+        if writer:
+            conn.execute("PRAGMA journal_mode=WAL")
     except (OSError, sqlite3.Error) as exc:
         raise DatabaseError(f"cannot open the database {path}: {exc}") from None
+    if not writer and version != len(MIGRATIONS):
+        conn.close()
+        if version > len(MIGRATIONS):
+            raise SchemaTooNew(f"{path} is at schema version {version}, newer than this Sieve ({len(MIGRATIONS)}); upgrade Sieve to read it")
+        raise DatabaseError(f"{path} is at schema version {version}; a crawl with this Sieve brings it to {len(MIGRATIONS)}")
     # In WAL mode NORMAL loses no committed data on a process crash, only
     # possibly the last transactions on power loss; it saves an fsync per commit.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     db = sqlite_utils.Database(conn)
-    migrate(db)
+    if writer:
+        migrate(db)
     return db
+
+
+def check_is_sieve(conn: sqlite3.Connection, path: str | Path) -> int:
+    """The schema version of a Sieve database (0: an empty file); raise
+    :class:`NotSieveDatabase` for anything else. Reads only."""
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if application_id == APPLICATION_ID:
+        return version
+    if application_id == 0 and version == 0 and not tables:
+        return 0
+    # Sieve databases made before schema version 6 carry no application id.
+    if application_id == 0 and version >= 1 and SIEVE_TABLES <= tables:
+        return version
+    raise NotSieveDatabase(
+        f"{path} is not a Sieve database (application id {application_id}, schema version {version}, "
+        f"tables: {', '.join(sorted(tables)) or 'none'}); left untouched. Give another path with -s SIEVE_DB=..."
+    )
 
 
 @contextlib.contextmanager
@@ -259,12 +303,18 @@ def _v5_scheme_names_min_words(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE meta SET value = value || '/minwords8' WHERE key = 'minhash_scheme'")
 
 
+def _v6_application_id(db: sqlite_utils.Database) -> None:
+    """the file says it is Sieve's (PRAGMA application_id)"""
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_cross_document_dedup,
     _v3_incremental,
     _v4_article_signatures,
     _v5_scheme_names_min_words,
+    _v6_application_id,
 ]
 
 
@@ -286,22 +336,39 @@ class Database:
     The transaction is committed after ``SIEVE_STORE_BATCH`` documents have
     left the pipeline, or ``SIEVE_STORE_FLUSH_SECONDS`` after it began,
     whichever comes first, so another process writing to the same database
-    waits at most about that long. A commit that fails is counted
-    (``sieve/errors/database``), which fails the run.
+    waits at most about that long. Counters of what was written
+    (:meth:`count`) reach the crawl's stats only once it is committed.
+
+    A write or commit that fails (a full disk, a file made read-only) rolls
+    back the batch, is counted (``sieve/errors/database``, which fails the
+    run), and stops the crawl: nothing more could be stored. ``failure``
+    then says why, in one line.
 
     Components reach it with ``crawler.get_extension(Database)``; it is None
     when ``SIEVE_DB`` is empty.
     """
 
-    def __init__(self, path: str, *, batch_size: int, flush_seconds: float, busy_timeout: float, stats: Any = None):
+    def __init__(
+        self,
+        path: str,
+        *,
+        batch_size: int,
+        flush_seconds: float,
+        busy_timeout: float,
+        stats: Any = None,
+        crawler: Crawler | None = None,
+    ):
         self.path = path
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_seconds
         self.busy_timeout = busy_timeout
         self.stats = stats
+        self.crawler = crawler
         self.db: sqlite_utils.Database | None = None
         self.pending = 0
+        self.pending_counts: Counter[str] = Counter()
         self.flush_timer: asyncio.TimerHandle | None = None
+        self.failure: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -314,6 +381,7 @@ class Database:
             flush_seconds=settings.getfloat("SIEVE_STORE_FLUSH_SECONDS"),
             busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"),
             stats=crawler.stats,
+            crawler=crawler,
         )
         database.open()
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
@@ -328,6 +396,8 @@ class Database:
 
     def begin(self) -> sqlite_utils.Database:
         """The connection, inside a write transaction."""
+        if self.failure is not None:
+            raise DatabaseError(f"nothing more is written after a failed write: {self.failure}")
         db = self.open()
         if not db.conn.in_transaction:
             db.execute("BEGIN IMMEDIATE")
@@ -336,40 +406,76 @@ class Database:
             except RuntimeError:
                 loop = None
             if loop is not None:
-                self.flush_timer = loop.call_later(self.flush_seconds, self.commit)
+                self.flush_timer = loop.call_later(self.flush_seconds, self._commit_quietly)
         return db
+
+    def count(self, key: str, count: int = 1) -> None:
+        """Count something written in the open transaction, once committed."""
+        self.pending_counts[key] += count
 
     def document_done(self, *args: Any, **kwargs: Any) -> None:
         """One more document has left the pipeline (a signal handler)."""
         self.pending += 1
         if self.pending >= self.batch_size:
-            self.commit()
+            self._commit_quietly()
 
     def commit(self) -> None:
+        """Commit the open transaction; on failure, :meth:`fail` and raise."""
         if self.flush_timer is not None:
             self.flush_timer.cancel()
             self.flush_timer = None
         self.pending = 0
-        if self.db is None or not self.db.conn.in_transaction:
-            return
+        if self.db is not None and self.db.conn.in_transaction:
+            try:
+                self.db.commit()
+            except sqlite3.Error as exc:
+                self.fail(exc)
+                raise
+        if self.stats is not None:
+            for key, count in self.pending_counts.items():
+                self.stats.inc_value(key, count)
+        self.pending_counts.clear()
+
+    def _commit_quietly(self) -> None:
+        # Signal handlers and timers only log what they raise; fail() has
+        # recorded it where the run record reads it.
         try:
-            self.db.commit()
-        except sqlite3.Error as exc:
-            # Called from signal handlers and timers, which only log what
-            # they raise: the counter is what fails the run.
-            logger.error("Could not commit to %s: %s; the documents of this batch are lost", self.path, exc)
-            if self.stats is not None:
-                self.stats.inc_value("sieve/errors/database")
+            self.commit()
+        except sqlite3.Error:
+            pass
+
+    def fail(self, error: Exception) -> None:
+        """A write failed: the batch is lost, the run fails, the crawl stops."""
+        lost = self.pending_counts.get("sieve/articles_stored", 0)
+        self.pending_counts.clear()
+        if self.db is not None and self.db.conn.in_transaction:
             self.db.rollback()
-            raise
+        if self.failure is not None:
+            return
+        self.failure = f"could not write to {self.path}: {error}"
+        logger.error("%s; the %d articles of the open batch are not stored; stopping", self.failure, lost)
+        if self.stats is not None:
+            self.stats.inc_value("sieve/errors/database")
+        if self.crawler is not None:
+            asyncio.ensure_future(self._stop_crawl())
+
+    async def _stop_crawl(self) -> None:
+        try:
+            await self.crawler.engine.close_spider_async(reason="database-error")  # type: ignore[union-attr]
+        except (AttributeError, RuntimeError):
+            pass  # not open yet, or closed already: nothing to stop
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         """A write transaction of its own, committed at once (after the
         pending batch)."""
         self.commit()
-        with write_transaction(self.open()) as db:
-            yield db
+        try:
+            with write_transaction(self.open()) as db:
+                yield db
+        except sqlite3.Error as exc:
+            self.fail(exc)
+            raise
 
     def previous_fetch(self, url: str) -> PreviousFetch | None:
         """How ``url`` was when last downloaded, if it was."""
@@ -392,7 +498,7 @@ class Database:
 
     def close(self) -> None:
         try:
-            self.commit()
+            self._commit_quietly()
         finally:
             if self.db is not None:
                 self.db.close()

@@ -17,6 +17,7 @@ from scrapy.exceptions import (
 )
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler.guards import Refused
 from crawler.incremental import Incremental, body_hash
 from crawler.items import Fetch, Page, Skipped, Unchanged
 from crawler.urls import host_of
@@ -69,21 +70,45 @@ def page_from_response(
     )
 
 
-def skipped_from_failure(failure: Failure) -> Skipped:
-    """Why a request came to nothing, as a Skipped item."""
+def skipped_from_failure(failure: Failure, max_bytes: int) -> Skipped:
+    """Why a request came to nothing, as a Skipped item for the URL first
+    asked for (the one a list or link named), whatever it redirected to."""
     request = failure.request  # type: ignore[attr-defined]
-    error = failure.value
+    first_url = request.meta.get("redirect_urls", [request.url])[0]
+    skipped = _why(failure.value, request.url, max_bytes)
+    if first_url != request.url and skipped.reason != "redirect-loop":
+        skipped.detail += f" (after redirects, at {request.url})"
+    skipped.url = first_url
+    return skipped
+
+
+def _why(error: BaseException, url: str, max_bytes: int) -> Skipped:
+    if isinstance(error, Refused):
+        return Skipped(url, error.reason, error.detail)
     if isinstance(error, HttpError):
         status = error.response.status
-        return Skipped(request.url, f"http-{status}", f"the server answered {status}")
+        return Skipped(url, f"http-{status}", f"the server answered {status}")
     if isinstance(error, IgnoreRequest) and "robots.txt" in str(error):
-        return Skipped(request.url, "robots-denied", "robots.txt forbids fetching it")
-    if isinstance(error, DownloadCancelledError) and "max size" in str(error):
-        return Skipped(request.url, "too-large", str(error))
+        return Skipped(url, "robots-denied", "robots.txt forbids fetching it")
+    if isinstance(error, IgnoreRequest) and "max redirections" in str(error):
+        return Skipped(url, "too-many-redirects", f"more than REDIRECT_MAX_TIMES redirects ({error})")
+    # Scrapy's words for a body over DOWNLOAD_MAXSIZE: announced, received,
+    # or (Content-Encoding) decompressed.
+    if isinstance(error, (DownloadCancelledError, IgnoreRequest)) and (
+        "max size" in str(error) or "DOWNLOAD_MAXSIZE" in str(error)
+    ):
+        return Skipped(url, "too-large", f"more than SIEVE_MAX_BYTES ({max_bytes} bytes): {error}")
+    if isinstance(error, DownloadCancelledError) and not str(error):
+        # What Scrapy leaves when it cuts off a body that came without a
+        # Content-Length at DOWNLOAD_MAXSIZE (it logs the size, but does not
+        # say it in the error).
+        return Skipped(
+            url, "too-large", f"cut off after SIEVE_MAX_BYTES ({max_bytes} bytes), with no Content-Length announced"
+        )
     if isinstance(error, DownloadTimeoutError):
-        return Skipped(request.url, "timeout", str(error))
+        return Skipped(url, "timeout", str(error))
     if isinstance(
         error, (CannotResolveHostError, DownloadConnectionRefusedError, DownloadFailedError, ResponseDataLossError)
     ):
-        return Skipped(request.url, "network-error", f"{type(error).__name__}: {error}")
-    return Skipped(request.url, "download-error", f"{type(error).__name__}: {error}")
+        return Skipped(url, "network-error", f"{type(error).__name__}: {error}")
+    return Skipped(url, "download-error", f"{type(error).__name__}: {error}")

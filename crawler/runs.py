@@ -64,6 +64,8 @@ class RunRecord:
         self.run_id: int | None = None
         #: Set when the spider closes.
         self.status: str | None = None
+        #: Why writing failed, in one line, if it did.
+        self.error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -97,8 +99,7 @@ class RunRecord:
                 }
                 self.run_id = db["runs"].insert(record, alter=False).last_pk
         except sqlite3.Error as exc:
-            logger.error("Could not record the run in %s: %s", self.database.path, exc)
-            self.stats.inc_value("sieve/errors/database")
+            # The database counted it and stops the crawl.
             raise CloseSpider("database-error") from exc
         self.stats.set_value("sieve/run_id", self.run_id)
         logger.info("Run %d writing to %s", self.run_id, os.path.abspath(self.database.path))
@@ -118,6 +119,8 @@ class RunRecord:
                 pass  # counted by the database; the status below says failed
         stats = self.stats.get_stats()
         self.status = run_status(stats, reason)
+        if self.database is not None:
+            self.error = self.database.failure
         self._log_summary(stats)
         if self.database is None or self.run_id is None:
             return
@@ -131,6 +134,7 @@ class RunRecord:
             logger.error("Could not record the end of run %d in %s: %s", self.run_id, self.database.path, exc)
             self.stats.inc_value("sieve/errors/database")
             self.status = "failed"
+            self.error = self.error or self.database.failure
 
     def _log_summary(self, stats: dict[str, Any]) -> None:
         where = f"run {self.run_id} ({self.database.path})" if self.run_id is not None else "run without a database"

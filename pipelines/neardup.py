@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from scrapy.crawler import Crawler
-    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,6 @@ ESTIMATE_MARGIN = 0.15
 class CrossDedupPipeline:
     def __init__(
         self,
-        stats: StatsCollector,
         database: Database,
         incremental: Incremental,
         config: MinhashConfig,
@@ -66,7 +64,6 @@ class CrossDedupPipeline:
         boilerplate_min: int,
         boilerplate_similarity: float,
     ):
-        self.stats = stats
         self.database = database
         self.incremental = incremental
         self.config = config
@@ -85,7 +82,6 @@ class CrossDedupPipeline:
         config = MinhashConfig.from_settings(settings)
         open_index(database, config)
         return cls(
-            crawler.stats,
             database,
             Incremental.of(crawler),
             config,
@@ -110,7 +106,7 @@ class CrossDedupPipeline:
             return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
         item.duplicate_of = self._find_original(item, index, own_id)
         if item.duplicate_of is not None:
-            self.stats.inc_value("sieve/dedup/near_duplicates")
+            self.database.count("sieve/dedup/near_duplicates")
         elif self._find_new_boilerplate(item, index, own_id):
             if not item.paragraphs:
                 return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
@@ -197,7 +193,7 @@ class CrossDedupPipeline:
                 )
             )
             item.remove(p, "site-boilerplate", match_position=first_position, match_article=first_article)
-            self.stats.inc_value("sieve/dedup/site_boilerplate_found")
+            self.database.count("sieve/dedup/site_boilerplate_found")
         found = len(kept) < len(item.paragraphs)
         item.paragraphs = kept
         return found

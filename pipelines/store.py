@@ -9,6 +9,7 @@ which commits them in batches; the ``runs`` row is :mod:`crawler.runs`'s.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from scrapy.crawler import Crawler
-    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +33,11 @@ logger = logging.getLogger(__name__)
 class StorePipeline:
     def __init__(
         self,
-        stats: StatsCollector,
         database: Database,
         incremental: Incremental,
         run_record: RunRecord | None,
         config: MinhashConfig,
     ):
-        self.stats = stats
         self.database = database
         self.incremental = incremental
         self.run_record = run_record
@@ -52,19 +50,23 @@ class StorePipeline:
             raise NotConfigured("no database (SIEVE_DB is empty)")
         config = MinhashConfig.from_settings(crawler.settings)
         open_index(database, config)
-        return cls(crawler.stats, database, Incremental.of(crawler), crawler.get_extension(RunRecord), config)
+        return cls(database, Incremental.of(crawler), crawler.get_extension(RunRecord), config)
 
     @property
     def run_id(self) -> int | None:
         return self.run_record.run_id if self.run_record is not None else None
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, Article):
-            self._store_article(self.database.begin(), item)
-        elif isinstance(item, Skipped):
-            self._store_skipped(self.database.begin(), item)
-        elif isinstance(item, Unchanged):
-            self._store_unchanged(self.database.begin(), item)
+        try:
+            if isinstance(item, Article):
+                self._store_article(self.database.begin(), item)
+            elif isinstance(item, Skipped):
+                self._store_skipped(self.database.begin(), item)
+            elif isinstance(item, Unchanged):
+                self._store_unchanged(self.database.begin(), item)
+        except sqlite3.Error as exc:
+            self.database.fail(exc)
+            raise
         return item
 
     # The statements below run for every document, so they are written out
@@ -112,7 +114,7 @@ class StorePipeline:
         if article_id is not None:
             db.execute(self.UPDATE_ARTICLE, [*values, article_id])
             db.execute("DELETE FROM removed WHERE article_id = ?", [article_id])
-            self.stats.inc_value("sieve/articles_updated")
+            self.database.count("sieve/articles_updated")
         else:
             article_id = db.execute(self.INSERT_ARTICLE, [*values, at]).lastrowid
         self._insert_removals(db, article_id, article.removed)
@@ -128,9 +130,9 @@ class StorePipeline:
                 if index.drop_paragraph(holder):
                     removal = Removal(holder.position, holder.text, "site-boilerplate", found.position, article_id)
                     self._insert_removals(db, holder.article_id, [removal])
-                    self.stats.inc_value("sieve/dedup/retroactive_removals")
+                    self.database.count("sieve/dedup/retroactive_removals")
         db.execute("DELETE FROM skipped WHERE url = ?", [article.url])
-        self.stats.inc_value("sieve/articles_stored")
+        self.database.count("sieve/articles_stored")
 
     def _insert_removals(self, db: sqlite_utils.Database, article_id: int, removals: list[Removal]) -> None:
         db.conn.executemany(
@@ -138,14 +140,14 @@ class StorePipeline:
             [(article_id, r.position, r.text, r.reason, r.match_position, r.match_article) for r in removals],
         )
         for r in removals:
-            self.stats.inc_value(f"sieve/paragraphs_removed/{r.reason}")
+            self.database.count(f"sieve/paragraphs_removed/{r.reason}")
 
     def _store_unchanged(self, db: sqlite_utils.Database, item: Unchanged) -> None:
         at = now()
         db.execute("UPDATE articles SET last_seen = ? WHERE url = ?", [at, item.url])
         self._record_fetch(db, item.url, item.fetch, at)
         db.execute("UPDATE fetches SET checked_at = ? WHERE url = ?", [at, item.url])
-        self.stats.inc_value(f"sieve/unchanged/{item.why}")
+        self.database.count(f"sieve/unchanged/{item.why}")
 
     def _record_fetch(self, db: sqlite_utils.Database, url: str, fetch: Fetch | None, at: str) -> None:
         if fetch is not None:
@@ -156,4 +158,4 @@ class StorePipeline:
         at = now()
         self._record_fetch(db, item.url, item.fetch, at)
         db.execute(self.UPSERT_SKIPPED, [item.url, item.reason, item.detail, self.run_id, at])
-        self.stats.inc_value(f"sieve/skipped/{item.reason}")
+        self.database.count(f"sieve/skipped/{item.reason}")

@@ -56,8 +56,12 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
+    # First of all: fetched content never makes Sieve read local files.
+    "crawler.guards.WebOnlyMiddleware": 50,
     # Before the retry and redirect middlewares (550, 600), after robots.txt.
     "crawler.incremental.ConditionalRequestMiddleware": 500,
+    # Sees redirects before Scrapy's redirect middleware follows them.
+    "crawler.guards.RedirectLoopMiddleware": 610,
 }
 
 # --- Sieve ---------------------------------------------------------------
@@ -66,6 +70,12 @@ DOWNLOADER_MIDDLEWARES = {
 SIEVE_DB = "sieve.db"
 #: Documents larger than this (after decompression) are skipped, not read.
 SIEVE_MAX_BYTES = 10 * 1024 * 1024
+#: How many levels of sitemap indexes the sitemap spider follows below the
+#: sitemap it is given; deeper ones are skipped (sitemap-too-deep).
+SIEVE_SITEMAP_MAX_DEPTH = 3
+#: The site spider follows at most this many links from one page; the rest
+#: are counted (sieve/refused/too-many-links) and left.
+SIEVE_MAX_LINKS_PER_PAGE = 1000
 #: A URL or e-mail address for site owners, sent in the User-Agent.
 SIEVE_CONTACT = ""
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from crawler.database import MIGRATIONS, Database, SchemaTooNew, migrate, schema_version
+from crawler.database import MIGRATIONS, Database, DatabaseError, SchemaTooNew, migrate, schema_version
 from pipelines.fingerprints import MinhashConfig
 from pipelines.workers import StatsDelta
 
@@ -144,3 +144,35 @@ def test_failed_commit_raises_rolls_back_and_counts_a_database_error():
         assert stats.counts["sieve/errors/database"] == 1
     finally:
         database.close()
+
+
+def test_counts_reach_the_stats_only_when_committed():
+    stats = StatsDelta()
+    database = Database(":memory:", batch_size=100, flush_seconds=60, busy_timeout=1, stats=stats)
+    database.begin()
+    database.count("sieve/articles_stored", 2)
+    assert stats.counts["sieve/articles_stored"] == 0
+    database.commit()
+    assert stats.counts["sieve/articles_stored"] == 2
+    database.close()
+
+
+def test_failed_write_drops_the_batch_counts_and_refuses_later_writes():
+    stats = StatsDelta()
+    database = Database(":memory:", batch_size=100, flush_seconds=60, busy_timeout=1, stats=stats)
+    database.begin()
+    database.count("sieve/articles_stored", 3)
+    database.fail(sqlite3.OperationalError("database or disk is full"))
+    database.commit()
+    assert stats.counts["sieve/articles_stored"] == 0
+    assert stats.counts["sieve/errors/database"] == 1
+    assert database.failure == "could not write to :memory:: database or disk is full"
+    with pytest.raises(DatabaseError):
+        database.begin()
+    database.close()
+
+
+def test_new_database_says_it_is_sieves_in_its_header(fresh_db):
+    from crawler.database import APPLICATION_ID
+
+    assert fresh_db.open().execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID

@@ -73,21 +73,24 @@ class Stages:
     def __init__(self, database):
         self.database = database
         self.stats = StatsDelta()
+        # What the database counts reaches these stats when it commits.
+        database.stats = self.stats
         config = MinhashConfig()
         open_index(database, config)
         incremental = Incremental(enabled=True, database=database)
         self.stages = [
             RepeatPipeline(self.stats, RepeatFinder(0.8, config)),
             CrossDedupPipeline(
-                self.stats, database, incremental, config,
+                database, incremental, config,
                 near_threshold=0.8, boilerplate_min=3, boilerplate_similarity=0.9,
             ),
-            StorePipeline(self.stats, database, incremental, None, config),
+            StorePipeline(database, incremental, None, config),
         ]
 
     def __call__(self, item):
         for stage in self.stages:
             item = stage.process_item(item)
+        self.database.commit()
         return item
 
     def rows(self, sql: str, params=()) -> list[tuple]:

@@ -79,6 +79,8 @@ SKIP_REASONS = reasons_in_code(
     {
         "Skipped": (1, "reason"),
         "Unreadable": (0, "reason"),
+        # Requests the downloader middlewares refuse (crawler/guards.py).
+        "Refused": (0, "reason"),
         # The worker pool: self._replace(worker, "worker-crashed", detail).
         "_replace": (1, None),
     }

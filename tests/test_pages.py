@@ -27,6 +27,9 @@ def incremental(fresh_db):
     return Incremental(enabled=True, database=fresh_db)
 
 
+MAX_BYTES = 10_000
+
+
 def failure(exc: Exception, url: str = FAILED_URL) -> Failure:
     try:
         raise exc
@@ -70,16 +73,16 @@ def test_response_without_content_type_is_skipped(incremental):
 
 def test_http_404_is_skipped_with_the_status():
     response = Response(FAILED_URL, status=404, request=Request(FAILED_URL))
-    assert skipped_from_failure(failure(HttpError(response, "Ignoring non-200 response"))).reason == "http-404"
+    assert skipped_from_failure(failure(HttpError(response, "Ignoring non-200 response")), MAX_BYTES).reason == "http-404"
 
 
 def test_robots_denial_is_skipped_as_robots_denied():
-    item = skipped_from_failure(failure(IgnoreRequest("Forbidden by robots.txt")))
+    item = skipped_from_failure(failure(IgnoreRequest("Forbidden by robots.txt")), MAX_BYTES)
     assert (item.url, item.reason) == (FAILED_URL, "robots-denied")
 
 
 def test_other_ignored_request_is_a_download_error():
-    assert skipped_from_failure(failure(IgnoreRequest("Filtered offsite"))).reason == "download-error"
+    assert skipped_from_failure(failure(IgnoreRequest("Filtered offsite")), MAX_BYTES).reason == "download-error"
 
 
 def test_download_over_the_max_size_is_too_large():
@@ -87,21 +90,21 @@ def test_download_over_the_max_size_is_too_large():
         "Expected to receive 300000 bytes which is larger than download max size (200000) "
         f"in request <GET {FAILED_URL}>."
     )
-    assert skipped_from_failure(failure(DownloadCancelledError(message))).reason == "too-large"
+    assert skipped_from_failure(failure(DownloadCancelledError(message)), MAX_BYTES).reason == "too-large"
 
 
 def test_timeout_is_skipped_as_timeout():
-    assert skipped_from_failure(failure(DownloadTimeoutError("Getting took longer than 180 s"))).reason == "timeout"
+    assert skipped_from_failure(failure(DownloadTimeoutError("Getting took longer than 180 s")), MAX_BYTES).reason == "timeout"
 
 
 def test_dns_failure_is_a_network_error():
-    item = skipped_from_failure(failure(CannotResolveHostError("DNS lookup failed: gazette.example")))
+    item = skipped_from_failure(failure(CannotResolveHostError("DNS lookup failed: gazette.example")), MAX_BYTES)
     assert item.reason == "network-error"
     assert "CannotResolveHostError" in item.detail
 
 
 def test_unexpected_exception_is_a_download_error():
-    item = skipped_from_failure(failure(ValueError("something odd")))
+    item = skipped_from_failure(failure(ValueError("something odd")), MAX_BYTES)
     assert item.reason == "download-error"
     assert item.detail == "ValueError: something odd"
 

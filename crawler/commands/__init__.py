@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 
 
 def open_existing_database(settings: BaseSettings) -> sqlite_utils.Database:
-    """The database named by SIEVE_DB, which must exist (a reader never
-    creates one); migrated to the current schema if it is older."""
+    """The database named by SIEVE_DB, which must exist and be a Sieve
+    database at the current schema: a reader never creates or migrates one."""
     path = settings.get("SIEVE_DB")
     if not Path(path).exists():
         raise UsageError(f"no database at {path} (set SIEVE_DB, e.g. -s SIEVE_DB=/path/to/sieve.db)", print_help=False)
     try:
-        return database.connect(path, busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"))
+        return database.connect(path, busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"), writer=False)
     except database.DatabaseError as exc:
         raise UsageError(str(exc), print_help=False) from None
 

@@ -50,13 +50,18 @@ class Command(ScrapyCrawlCommand):
         if start_errors:
             print(f"scrapy crawl {args[0]}: {start_errors[0]}", file=sys.stderr)
             self.exitcode = start_errors[0].exit_status
-        elif self.crawler_process.bootstrap_failed or not self._succeeded(crawler):
+        elif self.crawler_process.bootstrap_failed:
             self.exitcode = 1
+        else:
+            record = self._run_record(crawler)
+            if record is None or not record.succeeded:
+                self.exitcode = 1
+            if record is not None and record.error:
+                print(f"scrapy crawl {args[0]}: {record.error}", file=sys.stderr)
 
     @staticmethod
-    def _succeeded(crawler: Crawler) -> bool:
+    def _run_record(crawler: Crawler) -> RunRecord | None:
         try:
-            record = crawler.get_extension(RunRecord)
+            return crawler.get_extension(RunRecord)
         except RuntimeError:  # the crawl stopped before its extensions were built
-            return False
-        return record is not None and record.succeeded
+            return None

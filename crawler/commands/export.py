@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
 
+#: SQLite integers are signed 64-bit.
+MAX_RUN_ID = 2**63 - 1
+
 FIELDS = [
     "id",
     "url",
@@ -40,11 +43,14 @@ FIELDS = [
 def since_condition(value: str) -> tuple[str, Any]:
     """``--since``: a run id (articles that run or a later one wrote), or an
     ISO 8601 time (articles whose content changed at or after it)."""
-    if value.isdigit():
+    # isdigit() alone takes "²" and other digits int() refuses.
+    if value.isascii() and value.isdigit():
+        if int(value) > MAX_RUN_ID:
+            raise UsageError(f"--since: no run has an id as large as {value}", print_help=False)
         return "run_id >= ?", int(value)
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise UsageError(f"--since takes a run id or an ISO 8601 time, not {value!r}", print_help=False) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -54,14 +60,25 @@ def since_condition(value: str) -> tuple[str, Any]:
 
 @contextmanager
 def output(path: str | None) -> Iterator[TextIO]:
-    """Standard output, or a file that appears only once it is complete."""
+    """Standard output, or a file that appears only once it is complete;
+    a file that cannot be written is one line (exit 2) and leaves nothing."""
     if not path or path == "-":
         yield sys.stdout
         return
-    partial = Path(f"{path}.partial")
-    with partial.open("w", encoding="utf-8", newline="") as stream:
-        yield stream
-    os.replace(partial, path)
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"-o {path}: is a folder", print_help=False)
+    if not target.parent.is_dir():
+        raise UsageError(f"-o {path}: no such folder: {target.parent}", print_help=False)
+    partial = target.with_name(f"{target.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(partial, target)
+    except OSError as exc:
+        raise UsageError(f"-o {path}: cannot write it: {exc.strerror or exc}", print_help=False) from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 class Command(ScrapyCommand):

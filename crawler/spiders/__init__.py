@@ -79,16 +79,20 @@ class WebSpider(SieveSpider):
         return Request(url, callback=self.parse_page, errback=self.skip, meta={PAGE: True}, **kwargs)
 
     def skip(self, failure: Failure) -> Iterator[Skipped]:
-        yield skipped_from_failure(failure)
+        yield skipped_from_failure(failure, self.settings.getint("SIEVE_MAX_BYTES"))
 
     def checked_requests(self, urls: Iterable[str | Entry]) -> Iterator[Request | Skipped | Unchanged]:
         """Page requests for ``urls`` (or sitemap and feed entries); anything
-        that is not an http(s) URL is skipped, entries not changed since
-        their last download are unchanged."""
+        that is not an http(s) URL, or longer than ``URLLENGTH_LIMIT``, is
+        skipped, entries not changed since their last download are
+        unchanged: every URL is accounted for."""
+        max_length = self.settings.getint("URLLENGTH_LIMIT")
         for url_or_entry in urls:
             entry = url_or_entry if isinstance(url_or_entry, Entry) else Entry(url_or_entry)
             if not is_web_url(entry.url):
                 yield Skipped(entry.url, "bad-url", "not an http or https URL")
+            elif max_length and len(entry.url) > max_length:
+                yield Skipped(entry.url, "url-too-long", f"{len(entry.url)} characters, more than URLLENGTH_LIMIT ({max_length})")
             elif unchanged := self.incremental.unchanged_entry(entry.url, entry.date):
                 yield unchanged
             else:

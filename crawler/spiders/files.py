@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+from stat import S_ISREG
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from twisted.python.failure import Failure
 
 from crawler.bodies import too_large
 from crawler.errors import SpiderArgumentError
+from crawler.guards import LOCAL_FILE
 from crawler.incremental import body_hash, file_version
 from crawler.items import Fetch, Page, Skipped, Unchanged
 from crawler.spiders import SieveSpider
@@ -68,7 +70,7 @@ class FilesSpider(SieveSpider):
         self.glob = glob
 
     def files(self) -> Iterator[Path]:
-        if self.root.is_file():
+        if not self.root.is_dir():
             yield self.root
             return
         for folder, subfolders, names in os.walk(self.root):
@@ -90,6 +92,10 @@ class FilesSpider(SieveSpider):
             except OSError as exc:
                 yield Skipped(url, "unreadable", str(exc))
                 continue
+            if not S_ISREG(stat.st_mode):
+                # A named pipe or a device would block the read, or never end.
+                yield Skipped(url, "not-a-file", "not a regular file (a named pipe, socket or device)")
+                continue
             if stat.st_size > max_bytes:
                 refusal = too_large(stat.st_size, max_bytes)
                 yield Skipped(url, refusal.reason, refusal.detail)
@@ -98,7 +104,13 @@ class FilesSpider(SieveSpider):
             if unchanged := self.incremental.unchanged_file(url, version):
                 yield unchanged
                 continue
-            yield Request(url, callback=self.parse, errback=self.unreadable, cb_kwargs={"kind": kind, "version": version})
+            yield Request(
+                url,
+                callback=self.parse,
+                errback=self.unreadable,
+                cb_kwargs={"kind": kind, "version": version},
+                meta={LOCAL_FILE: True},
+            )
 
     def parse(self, response: Response, kind: str, version: str) -> Iterator[Page | Unchanged]:
         path = Path(response.url.removeprefix("file://"))

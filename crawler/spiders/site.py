@@ -1,19 +1,32 @@
+"""The ``site`` spider: one site, from a start page, following its links."""
+
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from scrapy import Request
 from scrapy.http import Response
-from scrapy.linkextractors import LinkExtractor
+from scrapy.linkextractors import IGNORED_EXTENSIONS
+from scrapy.utils.response import get_base_url
+from scrapy.utils.url import url_has_any_extension
+from w3lib.url import safe_url_string
 
-from crawler.errors import SpiderArgumentError
+from crawler.errors import SpiderArgumentError, setting_int
 from crawler.items import Page, Skipped, Unchanged
 from crawler.pages import page_from_response
 from crawler.spiders import WebSpider
 from crawler.urls import is_web_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
 
 
 class SiteSpider(WebSpider):
@@ -32,7 +45,11 @@ class SiteSpider(WebSpider):
 
     Every page is read for links; only pages that read as articles are
     stored (the rule is in :mod:`pipelines.extract`), and index or listing
-    pages are recorded as skipped with reason ``not-an-article``.
+    pages are recorded as skipped with reason ``not-an-article``. At most
+    ``SIEVE_MAX_LINKS_PER_PAGE`` links are taken from one page, in page
+    order; a page with more is counted (``sieve/refused/too-many-links``).
+    Links to files that are not pages (images, PDFs, archives: Scrapy's
+    ``IGNORED_EXTENSIONS``) are left out.
     """
 
     name = "site"
@@ -47,14 +64,18 @@ class SiteSpider(WebSpider):
         except ValueError:
             raise SpiderArgumentError(f"depth must be a whole number, not {depth!r}") from None
         try:
-            allow_patterns = [re.compile(p) for p in (allow or "").split()]
+            self.allow = [re.compile(p) for p in (allow or "").split()]
         except re.error as exc:
             raise SpiderArgumentError(f"allow is not a valid regular expression: {exc}") from None
         self.start_url = url
         self.netloc = urlsplit(url).netloc.lower()
         self.allowed_domains = [urlsplit(url).hostname or ""]
-        # Hosts are compared in parse_page: allow_domains does not match IP addresses.
-        self.links = LinkExtractor(allow=allow_patterns)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_links = setting_int(crawler.settings, "SIEVE_MAX_LINKS_PER_PAGE", minimum=1)
+        return spider
 
     async def start(self) -> AsyncIterator[Any]:
         yield self.page_request(self.start_url)
@@ -65,6 +86,34 @@ class SiteSpider(WebSpider):
         # A 304 has no body to read links from, nor has a non-HTML response.
         if isinstance(item, Skipped) or response.status == 304 or response.meta.get("depth", 0) >= self.depth:
             return
-        for link in self.links.extract_links(response):
-            if urlsplit(link.url).netloc.lower() == self.netloc:
-                yield self.page_request(link.url)
+        for url in self.links(response):
+            yield self.page_request(url)
+
+    def links(self, response: Response) -> Iterator[str]:
+        """The page's links to follow, read lazily from its parsed tree so
+        that a page of a million links costs no more than its first few."""
+        base = get_base_url(response)
+        seen: set[str] = set()
+        for element in response.selector.root.iter("a", "area"):
+            href = (element.get("href") or "").strip()
+            if not href:
+                continue
+            try:
+                url = urldefrag(safe_url_string(urljoin(base, href), encoding=response.encoding))[0]
+            except ValueError:
+                continue
+            if (
+                url in seen
+                or not is_web_url(url)
+                # Hosts are compared here: allowed_domains does not match IP addresses.
+                or urlsplit(url).netloc.lower() != self.netloc
+                or url_has_any_extension(url, IGNORED_EXTENSIONS)
+                or (self.allow and not any(p.search(url) for p in self.allow))
+            ):
+                continue
+            if len(seen) == self.max_links:
+                self.crawler.stats.inc_value("sieve/refused/too-many-links")
+                logger.warning("Following only the first %d links of %s (SIEVE_MAX_LINKS_PER_PAGE)", self.max_links, response.url)
+                return
+            seen.add(url)
+            yield url

@@ -1,18 +1,25 @@
+"""The ``sitemap`` spider: the pages sitemaps list."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from crawler.bodies import Unreadable, unpack
-from crawler.errors import SpiderArgumentError
+from crawler.errors import SpiderArgumentError, setting_int
 from crawler.items import Skipped
 from crawler.listings import date_argument, sitemap_entries
 from crawler.spiders import WebSpider
 from crawler.urls import is_web_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
 
 
 class SitemapSpider(WebSpider):
@@ -29,7 +36,10 @@ class SitemapSpider(WebSpider):
         ``lastmod`` is older. Entries without a date are fetched.
 
     Sitemaps often list section and tag pages too, so only pages that read
-    as articles are stored, as in the ``site`` spider.
+    as articles are stored, as in the ``site`` spider. Sitemap indexes are
+    followed at most ``SIEVE_SITEMAP_MAX_DEPTH`` levels below the sitemap
+    given (or those its robots.txt names); a deeper sitemap is skipped
+    (``sitemap-too-deep``).
     """
 
     name = "sitemap"
@@ -42,13 +52,28 @@ class SitemapSpider(WebSpider):
         self.sitemap_url = url
         self.since = date_argument("since", since)
 
-    async def start(self) -> AsyncIterator[Any]:
-        yield Request(self.sitemap_url, callback=self.parse_sitemap, errback=self.skip)
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_depth = setting_int(crawler.settings, "SIEVE_SITEMAP_MAX_DEPTH", minimum=0)
+        return spider
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request | Skipped]:
+    async def start(self) -> AsyncIterator[Any]:
+        yield self.sitemap_request(self.sitemap_url, depth=0)
+
+    def sitemap_request(self, url: str, depth: int) -> Request | Skipped:
+        if not is_web_url(url):
+            return Skipped(url, "bad-url", "a sitemap that is not an http or https URL")
+        if depth > self.max_depth:
+            return Skipped(
+                url, "sitemap-too-deep", f"{depth} sitemap indexes deep, more than SIEVE_SITEMAP_MAX_DEPTH ({self.max_depth})"
+            )
+        return Request(url, callback=self.parse_sitemap, errback=self.skip, cb_kwargs={"depth": depth})
+
+    def parse_sitemap(self, response: Response, depth: int) -> Iterator[Request | Skipped]:
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield Request(url, callback=self.parse_sitemap, errback=self.skip)
+                yield self.sitemap_request(url, depth)
             return
         try:
             body = unpack(response.body, self.settings.getint("SIEVE_MAX_BYTES"))
@@ -64,6 +89,6 @@ class SitemapSpider(WebSpider):
                 self.crawler.stats.inc_value("sieve/sitemap/older_than_since")
                 continue
             if kind == "sitemapindex":
-                yield Request(entry.url, callback=self.parse_sitemap, errback=self.skip)
+                yield self.sitemap_request(entry.url, depth + 1)
             else:
                 yield from self.checked_requests([entry])

@@ -1,0 +1,64 @@
+"""Downloader middlewares that refuse what fetched content must not make
+Sieve do, each refusal a :class:`Refused` error that the spider records as
+skipped, with its reason:
+
+- :class:`WebOnlyMiddleware`: only http(s) URLs are fetched, except local
+  files the user named on the command line (the ``files`` spider marks its
+  requests). A ``file://`` URL found in a sitemap, robots.txt, feed, link,
+  redirect or canonical link is ``bad-url``.
+- :class:`RedirectLoopMiddleware`: a redirect back to a URL already visited
+  on the way (a loop, or a page redirecting to itself) is ``redirect-loop``;
+  Scrapy's own limit (``REDIRECT_MAX_TIMES``) gives ``too-many-redirects``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+from scrapy.exceptions import IgnoreRequest
+
+from crawler.urls import is_web_url
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.http import Response
+
+#: Request meta key: a local file the user named (only the files spider sets it).
+LOCAL_FILE = "sieve_local_file"
+
+
+class Refused(IgnoreRequest):
+    """A request Sieve will not make or follow; ``reason`` is the skip reason."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class WebOnlyMiddleware:
+    def process_request(self, request: Request) -> None:
+        if request.meta.get(LOCAL_FILE) and request.url.startswith("file://"):
+            return
+        if not is_web_url(request.url):
+            raise Refused("bad-url", "not an http or https URL; only the command line may name local files")
+
+
+class RedirectLoopMiddleware:
+    """Placed before Scrapy's RedirectMiddleware (a higher number), so that
+    it sees a redirect response first."""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get("Location")
+        if not (300 <= response.status < 400 and location):
+            return response
+        target = urljoin(request.url, location.decode("latin-1")).split("#", 1)[0]
+        if not is_web_url(target):
+            # Scrapy would hand the redirect itself to the spider instead.
+            raise Refused("bad-url", f"redirected to {target}, not an http or https URL")
+        visited = [*request.meta.get("redirect_urls", []), request.url]
+        if target in (url.split("#", 1)[0] for url in visited):
+            chain = " -> ".join([*visited, target])
+            raise Refused("redirect-loop", f"the redirects go round in a circle: {chain}")
+        return response
