@@ -292,23 +292,15 @@ def build_site(base: str) -> dict[str, Resource]:
     return site
 
 
-class SiteServer(ThreadingHTTPServer):
-    """Serves ``build_site`` on 127.0.0.1, with ETag and Last-Modified on
-    every page and conditional requests answered with 304; keeps a log of
-    the requests it answered."""
+class LoopbackServer(ThreadingHTTPServer):
+    """An HTTP server on 127.0.0.1, on a free port, serving from a thread."""
 
     daemon_threads = True
 
-    def __init__(self, builder: Callable[[str], dict[str, Resource]] = build_site) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
         self.base = f"http://127.0.0.1:{self.server_address[1]}"
-        self.resources = builder(self.base)
-        self.log: list[tuple[str, str, dict[str, str]]] = []
         self.lock = threading.Lock()
-
-    def paths_requested(self) -> list[str]:
-        with self.lock:
-            return [path for _, path, _ in self.log]
 
     def start(self) -> None:
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -316,6 +308,21 @@ class SiteServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class SiteServer(LoopbackServer):
+    """Serves ``build_site`` on 127.0.0.1, with ETag and Last-Modified on
+    every page and conditional requests answered with 304; keeps a log of
+    the requests it answered."""
+
+    def __init__(self, builder: Callable[[str], dict[str, Resource]] = build_site) -> None:
+        super().__init__(_Handler)
+        self.resources = builder(self.base)
+        self.log: list[tuple[str, str, dict[str, str]]] = []
+
+    def paths_requested(self) -> list[str]:
+        with self.lock:
+            return [path for _, path, _ in self.log]
 
 
 class _Handler(BaseHTTPRequestHandler):

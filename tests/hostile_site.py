@@ -6,10 +6,11 @@ redirect loops, pages with thousands of links."""
 from __future__ import annotations
 
 import gzip
-import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fixture_site import LoopbackServer
 
 #: Large enough to pass any limit the tests set (they use SIEVE_MAX_BYTES=200000).
 BOMB_BYTES = 5_000_000
@@ -35,26 +36,15 @@ def urlset(urls: list[str]) -> bytes:
     return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'.encode()
 
 
-class HostileServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class HostileServer(LoopbackServer):
     def __init__(self, local_sitemap: str = "file:///nonexistent/sitemap.xml") -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.base = f"http://127.0.0.1:{self.server_address[1]}"
+        super().__init__(_Handler)
         self.local_sitemap = local_sitemap
         self.log: list[str] = []
-        self.lock = threading.Lock()
 
     def requested(self, prefix: str = "") -> list[str]:
         with self.lock:
             return [path for path in self.log if path.startswith(prefix)]
-
-    def start(self) -> None:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):
