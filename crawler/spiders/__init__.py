@@ -60,7 +60,14 @@ class WebSpider(SieveSpider):
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
         # Stop downloads at Sieve's size limit, unless told otherwise.
-        settings.set("DOWNLOAD_MAXSIZE", settings.getint("SIEVE_MAX_BYTES"), priority="spider")
+        max_bytes = settings.getint("SIEVE_MAX_BYTES")
+        settings.set("DOWNLOAD_MAXSIZE", max_bytes, priority="spider")
+        # Scrapy stops downloading while the responses being processed
+        # (their items included) add up to more than this: room for two
+        # pages at the limit, so that one slow page does not hold back the
+        # links it gave.
+        if settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE") < 2 * max_bytes:
+            settings.set("SCRAPER_SLOT_MAX_ACTIVE_SIZE", 2 * max_bytes, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
