@@ -4,7 +4,9 @@ A spider yields a :class:`Page` (raw bytes, as fetched) or a :class:`Skipped`
 (why a document could not be used). Extraction turns a Page into an
 :class:`Article`, or into a Skipped; the later stages pass Skipped items
 through untouched so that the store stage records every document one way or
-the other.
+the other. What leaves the pipeline (to Scrapy's feed exports, ``-o``) is an
+:class:`ArticleRecord` per stored article, the record ``scrapy export``
+writes too.
 """
 
 from __future__ import annotations
@@ -160,3 +162,22 @@ class Article:
         self, paragraph: Paragraph, reason: str, match_position: int | None = None, match_article: int | None = None
     ) -> None:
         self.removed.append(Removal(paragraph.position, paragraph.text, reason, match_position, match_article))
+
+
+@dataclass
+class ArticleRecord:
+    """A stored article as readers get it (``scrapy export``, ``-o``)."""
+
+    id: int
+    url: str
+    canonical_url: str | None
+    source: str
+    title: str | None
+    author: str | None
+    published: str | None
+    language: str | None
+    text: str
+    paragraphs: list[str]
+    duplicate_of: int | None
+    run_id: int | None
+    changed_at: str

@@ -6,8 +6,9 @@ end-of-run summary, and says whether the run succeeded (the exit status of
 
 A run fails when a spider callback raised (Scrapy's own
 ``spider_exceptions/count``), a pipeline stage raised
-(``sieve/errors/pipeline``) or a database commit failed
-(``sieve/errors/database``). Skipped documents are not failures. A run
+(``sieve/errors/pipeline``), a database write failed
+(``sieve/errors/database``) or a seed the user gave (a start page, sitemap
+or feed) could not be fetched or read (``sieve/seeds/dead``). Skipped documents are not failures. A run
 stopped by a ``CLOSESPIDER_*`` limit did what was asked.
 """
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ERROR_COUNTERS = ("spider_exceptions/count", "sieve/errors/pipeline", "sieve/errors/database")
+ERROR_COUNTERS = ("spider_exceptions/count", "sieve/errors/pipeline", "sieve/errors/database", "sieve/seeds/dead")
 
 
 def _process_alive(pid: int) -> bool:

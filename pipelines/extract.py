@@ -11,8 +11,11 @@ paragraphs here; finding its title and boilerplate is the cleaning stage's.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import htmldate
@@ -47,6 +50,22 @@ DETECT_LANGUAGE_MIN_CHARS = 100
 DETECT_LANGUAGE_SAMPLE_CHARS = 2000
 MENU_DUMP_MIN_LINES = 30
 MENU_DUMP_SHORT_SHARE = 0.5
+# Where a page declares when it was published, best first: the <meta> tags
+# (by attribute and lower-cased value), <time itemprop="datePublished">,
+# then JSON-LD.
+PUBLISHED_META = {
+    ("property", "article:published_time"): 0,
+    ("name", "article:published_time"): 0,
+    ("itemprop", "datepublished"): 1,
+    ("name", "pubdate"): 2,
+    ("name", "publishdate"): 2,
+    ("name", "date"): 2,
+    ("name", "dc.date"): 2,
+    ("name", "dc.date.issued"): 2,
+}
+PUBLISHED_TIME_RANK = 1
+# A date and a time of day, the only values worth reading further.
+DATETIME_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -95,6 +114,78 @@ def link_density(lines: list[str], anchor_texts: frozenset[str]) -> float:
     total = sum(len(line) for line in lines)
     linked = sum(len(line) for line in lines if line.casefold() in anchor_texts)
     return linked / total if total else 0.0
+
+
+def json_ld_published(text: str) -> list[str]:
+    """The ``datePublished`` values of one JSON-LD script: of its object, of
+    each object of a list, and of those in an ``@graph``. Not JSON: none."""
+    try:
+        # strict=False: raw line breaks inside strings are common in the wild.
+        data = json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return []
+    found: list[str] = []
+    pending = [data]
+    for node in pending:  # grows as it goes: breadth first, in order
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            value = node.get("datePublished")
+            if isinstance(value, str):
+                found.append(value)
+            graph = node.get("@graph")
+            if isinstance(graph, (list, dict)):
+                pending.append(graph)
+    return found
+
+
+def declared_published(tree: HtmlElement) -> Iterator[str]:
+    """The publication times a page declares in its markup, best first. Its
+    JSON-LD is parsed only when what comes before has been used up."""
+    ranked: list[tuple[int, str]] = []
+    json_ld: list[str] = []
+    for element in tree.iter("meta", "time", "script"):
+        tag = element.tag
+        if tag == "meta":
+            value = element.get("content")
+            if not value:
+                continue
+            for attribute in ("property", "name", "itemprop"):
+                key = element.get(attribute)
+                rank = PUBLISHED_META.get((attribute, key.strip().lower())) if key else None
+                if rank is not None:
+                    ranked.append((rank, value))
+                    break
+        elif tag == "time":
+            value = element.get("datetime")
+            if value and (element.get("itemprop") or "").strip().lower() == "datepublished":
+                ranked.append((PUBLISHED_TIME_RANK, value))
+        elif (element.get("type") or "").strip().lower() == "application/ld+json":
+            text = element.text
+            if text and "datePublished" in text:
+                json_ld.append(text)
+    ranked.sort(key=lambda pair: pair[0])  # stable: document order within a rank
+    for _, value in ranked:
+        yield value
+    for text in json_ld:
+        yield from json_ld_published(text)
+
+
+def with_time(date: str, declared: Iterable[str]) -> str:
+    """``date`` (``YYYY-MM-DD``) with the time of day of the first declared
+    value that is an ISO 8601 date and time on that same date, as ISO 8601 to
+    the second, its UTC offset as ``+HH:MM`` (``Z`` becomes ``+00:00``) or
+    none if it had none. No such value: ``date`` itself."""
+    for value in declared:
+        value = value.strip()
+        if not DATETIME_PREFIX.match(value) or value[:10] != date:
+            continue
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        return moment.isoformat(timespec="seconds")
+    return date
 
 
 class Extractor:
@@ -178,6 +269,9 @@ class Extractor:
         published = document.date or htmldate.find_date(
             tree, url=page.url, original_date=False, extensive_search=True, outputformat="%Y-%m-%d"
         )
+        if published:
+            # Both give the day only; the page may say the time as well.
+            published = with_time(published, declared_published(tree))
         article = Article(
             url=page.url,
             kind="html",

@@ -12,11 +12,11 @@ import logging
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.database import Database, now
 from crawler.incremental import Incremental
-from crawler.items import Article, Fetch, Removal, Skipped, Unchanged
+from crawler.items import Article, ArticleRecord, Fetch, Removal, Skipped, Unchanged
 from crawler.runs import RunRecord
 from pipelines.corpus import CorpusIndex, open_index
 from pipelines.fingerprints import MinhashConfig
@@ -57,17 +57,26 @@ class StorePipeline:
         return self.run_record.run_id if self.run_record is not None else None
 
     def process_item(self, item: Any) -> Any:
+        """The record of a stored article, for Scrapy's feed exports; other
+        documents, once recorded, go no further (dropped, logged at DEBUG)."""
         try:
             if isinstance(item, Article):
-                self._store_article(self.database.begin(), item)
+                stored = self._store_article(self.database.begin(), item)
+                if stored is not None:
+                    return stored
+                why = "unchanged: same-text"
             elif isinstance(item, Skipped):
                 self._store_skipped(self.database.begin(), item)
+                why = f"skipped: {item.reason}"
             elif isinstance(item, Unchanged):
                 self._store_unchanged(self.database.begin(), item)
+                why = f"unchanged: {item.why}"
+            else:
+                return item
         except sqlite3.Error as exc:
             self.database.fail(exc)
             raise
-        return item
+        raise DropItem(f"{item.url} {why}", log_level="DEBUG")
 
     # The statements below run for every document, so they are written out
     # rather than built by sqlite-utils, which looks the table's columns up
@@ -96,11 +105,11 @@ class StorePipeline:
         "run_id = excluded.run_id, at = excluded.at"
     )
 
-    def _store_article(self, db: sqlite_utils.Database, article: Article) -> None:
+    def _store_article(self, db: sqlite_utils.Database, article: Article) -> ArticleRecord | None:
         if not article.new_boilerplate and (unchanged := self.incremental.unchanged_text(article)):
             # The page changed, the article did not: nothing to rewrite.
             self._store_unchanged(db, unchanged)
-            return
+            return None
         at = now()
         values = (
             article.url, article.canonical_url, article.source, article.title, article.author, article.published,
@@ -133,6 +142,21 @@ class StorePipeline:
                     self.database.count("sieve/dedup/retroactive_removals")
         db.execute("DELETE FROM skipped WHERE url = ?", [article.url])
         self.database.count("sieve/articles_stored")
+        return ArticleRecord(
+            id=article_id,
+            url=article.url,
+            canonical_url=article.canonical_url,
+            source=article.source,
+            title=article.title,
+            author=article.author,
+            published=article.published,
+            language=article.language,
+            text=article.text,
+            paragraphs=[p.text for p in article.paragraphs],
+            duplicate_of=article.duplicate_of,
+            run_id=self.run_id,
+            changed_at=at,
+        )
 
     def _insert_removals(self, db: sqlite_utils.Database, article_id: int, removals: list[Removal]) -> None:
         db.conn.executemany(

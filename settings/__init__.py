@@ -34,6 +34,8 @@ CONCURRENT_ITEMS = 8
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
+# -o writes one record per stored article (crawler.items.ArticleRecord).
+FEED_EXPORTERS = {"csv": "crawler.exports.CsvExporter"}
 # Both open a port that runs code sent to it; a scheduled crawler needs neither.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False

@@ -4,6 +4,7 @@ CrossDedupPipeline, then StorePipeline on an in-memory database."""
 from __future__ import annotations
 
 import pytest
+from scrapy.exceptions import DropItem
 
 from crawler.incremental import Incremental
 from crawler.items import Article, Paragraph, Skipped, Unchanged
@@ -88,8 +89,14 @@ class Stages:
         ]
 
     def __call__(self, item):
-        for stage in self.stages:
+        """The item as the dedup stage passed it to the store stage, which
+        returns a record of what it stored, or drops what it only recorded."""
+        for stage in self.stages[:-1]:
             item = stage.process_item(item)
+        try:
+            self.stages[-1].process_item(item)
+        except DropItem:
+            pass
         self.database.commit()
         return item
 

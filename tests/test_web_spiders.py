@@ -110,7 +110,7 @@ def test_article_metadata_comes_from_the_page(site_run):
     [row] = read_rows(db, "SELECT * FROM articles WHERE url LIKE '%council-approves-budget%'")
     assert row["title"] == "Council approves budget with three new bus routes"
     assert row["author"] == "Maria Okafor"
-    assert row["published"] == "2024-03-12"
+    assert row["published"] == "2024-03-12T08:00:00+00:00"  # the page declares the time
     assert row["language"] == "en"
     assert row["sitename"] == "The Riverton Gazette"
 
@@ -201,15 +201,17 @@ def test_feed_list_file_reads_every_feed(site, tmp_path):
     feeds = tmp_path / "feeds.txt"
     feeds.write_text(f"# our feeds\n{site.base}/feeds/news.xml\n\n{site.base}/feeds/sport.atom\nnot a feed url\n")
     db = tmp_path / "sieve.db"
-    assert crawl_web("feed", db, path=str(feeds)).returncode == 0
+    # The line that is no URL is a dead seed: the run reads the rest, then fails.
+    assert crawl_web("feed", db, path=str(feeds)).returncode == 1
     assert paths(db, "articles", site.base) == NEWS | SPORT
     assert [tuple(r) for r in read_rows(db, "SELECT url, reason FROM skipped")] == [("not a feed url", "bad-url")]
 
 
-def test_page_that_is_not_a_feed_is_skipped_as_bad_feed(site, tmp_path):
+def test_page_that_is_not_a_feed_is_skipped_as_bad_feed_and_fails_the_run(site, tmp_path):
     db = tmp_path / "sieve.db"
-    assert crawl_web("feed", db, url=f"{site.base}/news/").returncode == 0
+    assert crawl_web("feed", db, url=f"{site.base}/news/").returncode == 1
     assert [r["reason"] for r in read_rows(db, "SELECT reason FROM skipped")] == ["bad-feed"]
+    assert read_rows(db, "SELECT status FROM runs")[0]["status"] == "failed"
 
 
 # --- urls -------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands import open_existing_database
+from crawler.items import ArticleRecord
 
 if TYPE_CHECKING:
     import argparse
@@ -23,21 +25,7 @@ if TYPE_CHECKING:
 #: SQLite integers are signed 64-bit.
 MAX_RUN_ID = 2**63 - 1
 
-FIELDS = [
-    "id",
-    "url",
-    "canonical_url",
-    "source",
-    "title",
-    "author",
-    "published",
-    "language",
-    "text",
-    "paragraphs",
-    "duplicate_of",
-    "run_id",
-    "changed_at",
-]
+FIELDS = [field.name for field in dataclasses.fields(ArticleRecord)]
 
 
 def since_condition(value: str) -> tuple[str, Any]:

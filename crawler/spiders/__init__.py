@@ -13,6 +13,10 @@ from scrapy.settings import BaseSettings
 
 from crawler import __version__
 from crawler.incremental import PAGE, Incremental
+
+#: Request meta key: this request fetches a seed of the run (a start page,
+#: sitemap or feed the user named), whose failure fails the run.
+SEED = "sieve_seed"
 from crawler.items import Page, Skipped, Unchanged
 from crawler.listings import Entry
 from crawler.pages import page_from_response, skipped_from_failure
@@ -82,11 +86,23 @@ class WebSpider(SieveSpider):
     def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged]:
         yield page_from_response(response, self.incremental, require_article=self.require_article)
 
-    def page_request(self, url: str, **kwargs: Any) -> Request:
-        return Request(url, callback=self.parse_page, errback=self.skip, meta={PAGE: True}, **kwargs)
+    def page_request(self, url: str, meta: dict[str, Any] | None = None) -> Request:
+        return Request(url, callback=self.parse_page, errback=self.skip, meta=meta or {PAGE: True})
 
     def skip(self, failure: Failure) -> Iterator[Skipped]:
-        yield skipped_from_failure(failure, self.settings.getint("SIEVE_MAX_BYTES"))
+        skipped = skipped_from_failure(failure, self.settings.getint("SIEVE_MAX_BYTES"))
+        if failure.request.meta.get(SEED):  # type: ignore[attr-defined]
+            skipped = self.dead_seed(skipped)
+        yield skipped
+
+    def dead_seed(self, skipped: Skipped) -> Skipped:
+        """A seed (a start page, sitemap or feed the user gave) came to
+        nothing: the run fails (``sieve/seeds/dead``), so that a schedule
+        hears of a site that is gone."""
+        self.crawler.stats.inc_value("sieve/seeds/dead")
+        logger.error("The seed %s cannot be used: %s (%s)", skipped.url, skipped.reason, skipped.detail)
+        skipped.detail = f"seed of this run: {skipped.detail}"
+        return skipped
 
     def checked_requests(self, urls: Iterable[str | Entry]) -> Iterator[Request | Skipped | Unchanged]:
         """Page requests for ``urls`` (or sitemap and feed entries); anything

@@ -9,7 +9,7 @@ from scrapy.http import Response
 from crawler.errors import SpiderArgumentError
 from crawler.items import Skipped
 from crawler.listings import feed_entries, read_url_list
-from crawler.spiders import WebSpider
+from crawler.spiders import SEED, WebSpider
 from crawler.urls import is_web_url
 
 
@@ -24,7 +24,8 @@ class FeedSpider(WebSpider):
         A file listing feed URLs, one per line (``-`` for standard input);
         blank lines and lines starting with ``#`` are ignored.
 
-    Every item link is fetched, whatever its host.
+    Every item link is fetched, whatever its host. A feed that cannot be
+    fetched or read fails the run.
     """
 
     name = "feed"
@@ -38,13 +39,13 @@ class FeedSpider(WebSpider):
     async def start(self) -> AsyncIterator[Any]:
         for url in self.feed_urls:
             if is_web_url(url):
-                yield Request(url, callback=self.parse_feed, errback=self.skip)
+                yield Request(url, callback=self.parse_feed, errback=self.skip, meta={SEED: True})
             else:
-                yield Skipped(url, "bad-url", "not an http or https URL")
+                yield self.dead_seed(Skipped(url, "bad-url", "not an http or https URL"))
 
     def parse_feed(self, response: Response) -> Iterator[Request | Skipped]:
         entries = feed_entries(response.body, response.url)
         if entries is None:
-            yield Skipped(response.url, "bad-feed", "not an RSS, Atom or RDF feed")
+            yield self.dead_seed(Skipped(response.url, "bad-feed", "not an RSS, Atom or RDF feed"))
             return
         yield from self.checked_requests(entries)

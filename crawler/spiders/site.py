@@ -18,7 +18,8 @@ from w3lib.url import safe_url_string
 from crawler.errors import SpiderArgumentError, setting_int
 from crawler.items import Page, Skipped, Unchanged
 from crawler.pages import page_from_response
-from crawler.spiders import WebSpider
+from crawler.incremental import PAGE
+from crawler.spiders import SEED, WebSpider
 from crawler.urls import is_web_url
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ class SiteSpider(WebSpider):
         Optional: only follow links whose URL matches one of these regular
         expressions (separate several with spaces).
 
-    Every page is read for links; only pages that read as articles are
+    A start page that cannot be fetched, or is not a web page, fails the
+    run. Every page is read for links; only pages that read as articles are
     stored (the rule is in :mod:`pipelines.extract`), and index or listing
     pages are recorded as skipped with reason ``not-an-article``. At most
     ``SIEVE_MAX_LINKS_PER_PAGE`` links are taken from one page, in page
@@ -78,11 +80,11 @@ class SiteSpider(WebSpider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        yield self.page_request(self.start_url)
+        yield self.page_request(self.start_url, meta={PAGE: True, SEED: True})
 
     def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged | Request]:
         item = page_from_response(response, self.incremental, require_article=True)
-        yield item
+        yield self.dead_seed(item) if isinstance(item, Skipped) and response.meta.get(SEED) else item
         # A 304 has no body to read links from, nor has a non-HTML response.
         if isinstance(item, Skipped) or response.status == 304 or response.meta.get("depth", 0) >= self.depth:
             return

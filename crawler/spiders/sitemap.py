@@ -13,7 +13,7 @@ from crawler.bodies import Unreadable, unpack
 from crawler.errors import SpiderArgumentError, setting_int
 from crawler.items import Skipped
 from crawler.listings import date_argument, sitemap_entries
-from crawler.spiders import WebSpider
+from crawler.spiders import SEED, WebSpider
 from crawler.urls import is_web_url
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ class SitemapSpider(WebSpider):
     as articles are stored, as in the ``site`` spider. Sitemap indexes are
     followed at most ``SIEVE_SITEMAP_MAX_DEPTH`` levels below the sitemap
     given (or those its robots.txt names); a deeper sitemap is skipped
-    (``sitemap-too-deep``).
+    (``sitemap-too-deep``). The sitemap given (or, for a robots.txt, the
+    sitemaps it names) failing to be fetched or read fails the run.
     """
 
     name = "sitemap"
@@ -59,30 +60,37 @@ class SitemapSpider(WebSpider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        yield self.sitemap_request(self.sitemap_url, depth=0)
+        yield self.sitemap_request(self.sitemap_url, depth=0, seed=True)
 
-    def sitemap_request(self, url: str, depth: int) -> Request | Skipped:
+    def sitemap_request(self, url: str, depth: int, seed: bool = False) -> Request | Skipped:
         if not is_web_url(url):
             return Skipped(url, "bad-url", "a sitemap that is not an http or https URL")
         if depth > self.max_depth:
             return Skipped(
                 url, "sitemap-too-deep", f"{depth} sitemap indexes deep, more than SIEVE_SITEMAP_MAX_DEPTH ({self.max_depth})"
             )
-        return Request(url, callback=self.parse_sitemap, errback=self.skip, cb_kwargs={"depth": depth})
+        return Request(url, callback=self.parse_sitemap, errback=self.skip, cb_kwargs={"depth": depth}, meta={SEED: seed})
 
     def parse_sitemap(self, response: Response, depth: int) -> Iterator[Request | Skipped]:
+        seed = response.meta.get(SEED, False)
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield self.sitemap_request(url, depth)
+            urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+            if not urls:
+                yield self.dead_seed(Skipped(response.url, "bad-sitemap", "robots.txt names no sitemap"))
+            for url in urls:
+                # The sitemaps robots.txt names stand for it.
+                yield self.sitemap_request(url, depth, seed=seed)
             return
         try:
             body = unpack(response.body, self.settings.getint("SIEVE_MAX_BYTES"))
         except Unreadable as exc:
-            yield Skipped(response.url, exc.reason, exc.detail)
+            skipped = Skipped(response.url, exc.reason, exc.detail)
+            yield self.dead_seed(skipped) if seed else skipped
             return
         kind, entries = sitemap_entries(body)
         if not kind:
-            yield Skipped(response.url, "bad-sitemap", "not a sitemap or sitemap index")
+            skipped = Skipped(response.url, "bad-sitemap", "not a sitemap or sitemap index")
+            yield self.dead_seed(skipped) if seed else skipped
             return
         for entry in entries:
             if self.since and entry.date and entry.date[:10] < self.since:

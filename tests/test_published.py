@@ -1,0 +1,115 @@
+"""An article's ``published`` keeps the time of day and UTC offset the page
+declares for its publication, when that time falls on the date trafilatura or
+htmldate chose; otherwise it is the date alone, ``YYYY-MM-DD``."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from crawler.items import Page
+from pipelines.extract import Extractor
+from pipelines.workers import StatsDelta
+
+URL = "https://www.lakeside-courier.example/news/2024/ferry-timetable.html"
+
+PARAGRAPHS = [
+    "The Lakeside ferry will run every twenty minutes during the morning rush from next month, "
+    "the harbour authority said on Sunday, after a winter in which commuters complained of crowded "
+    "decks and missed connections at the north pier.",
+    "The new timetable adds four crossings between six and nine o'clock and moves the last evening "
+    "sailing from half past ten to eleven, a change that shift workers at the hospital had asked for "
+    "in a petition signed by more than eight hundred people.",
+    "Harbour master Ines Kowalczyk said the extra sailings were possible because the second vessel, "
+    "which spent January in dry dock for repairs to its propeller shaft, had passed its safety "
+    "inspection and would return to service on the first of April.",
+    "Fares will not change this year. The authority's finance committee is due to review ticket "
+    "prices in September, when it also expects to publish the results of a survey on whether a "
+    "weekend service to the island villages would pay for itself.",
+]
+
+
+def article_html(head: str = "", byline: str = "By Tomas Lindqvist") -> bytes:
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in PARAGRAPHS)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Ferry to run every twenty minutes in the morning rush | The Lakeside Courier</title>
+<meta property="og:type" content="article">
+<meta property="og:site_name" content="The Lakeside Courier">
+{head}
+</head><body>
+<header><nav><a href="/">Home</a> <a href="/news/">News</a> <a href="/sport/">Sport</a></nav></header>
+<main><article>
+<h1>Ferry to run every twenty minutes in the morning rush</h1>
+<p class="byline">{byline}</p>
+<div class="story-body">{paragraphs}</div>
+</article></main>
+<footer><p>&copy; 2024 The Lakeside Courier</p></footer>
+</body></html>""".encode()
+
+
+def published(body: bytes) -> str | None:
+    extractor = Extractor(max_bytes=10_000_000, favor_precision=False, min_article_chars=400, max_link_density=0.5)
+    article = extractor.extract(Page(url=URL, body=body, kind="html"), StatsDelta())
+    assert len(article.text) >= 600
+    return article.published
+
+
+def json_ld(data: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+def test_published_time_with_z_keeps_the_time_as_utc_offset():
+    head = '<meta property="article:published_time" content="2024-03-10T09:00:00Z">'
+    assert published(article_html(head)) == "2024-03-10T09:00:00+00:00"
+
+
+def test_published_time_with_offset_keeps_the_offset():
+    head = '<meta property="article:published_time" content="2024-03-10T09:00:00+02:00">'
+    assert published(article_html(head)) == "2024-03-10T09:00:00+02:00"
+
+
+def test_json_ld_date_published_keeps_the_time():
+    head = json_ld(
+        {
+            "@context": "https://schema.org",
+            "@graph": [
+                {"@type": "WebSite", "name": "The Lakeside Courier"},
+                {
+                    "@type": "NewsArticle",
+                    "headline": "Ferry to run every twenty minutes in the morning rush",
+                    "datePublished": "2024-03-10T07:45:00-05:00",
+                },
+            ],
+        }
+    )
+    assert published(article_html(head)) == "2024-03-10T07:45:00-05:00"
+
+
+def test_naive_declared_time_stays_without_offset():
+    head = '<meta itemprop="datePublished" content="2024-03-10T09:00:00">'
+    assert published(article_html(head)) == "2024-03-10T09:00:00"
+
+
+def test_page_with_only_a_date_keeps_the_date_alone():
+    head = '<meta property="article:published_time" content="2024-03-10">'
+    assert published(article_html(head)) == "2024-03-10"
+
+
+def test_declared_time_on_another_date_than_the_chosen_one_is_not_used():
+    # The chosen date comes from article:published_time; the JSON-LD time,
+    # a day earlier, does not replace it or add its time to it.
+    head = '<meta property="article:published_time" content="2024-03-10">' + json_ld(
+        {"@type": "NewsArticle", "datePublished": "2024-03-09T23:30:00-05:00"}
+    )
+    assert published(article_html(head)) == "2024-03-10"
+
+
+def test_malformed_declared_time_is_ignored():
+    head = '<meta property="article:published_time" content="2024-03-10T25:61:00Z">'
+    assert published(article_html(head, byline="By Tomas Lindqvist, March 10, 2024")) == "2024-03-10"
+
+
+def test_json_ld_that_is_not_json_is_ignored():
+    head = '<script type="application/ld+json">{"datePublished": "2024-03-10T08:00:00Z",</script>'
+    assert published(article_html(head, byline="By Tomas Lindqvist, March 10, 2024")) == "2024-03-10"
