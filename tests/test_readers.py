@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.commands.export import FIELDS
-from tests.conftest import REPO, crawl_command, read_rows
+from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_crawl
 
 
 @pytest.fixture(scope="module")
@@ -78,16 +78,6 @@ def test_skipped_documents_are_not_exported(tmp_path):
 # --- dead seeds fail a scheduled run -------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def site():
-    from tests.fixture_site import SiteServer
-
-    server = SiteServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize(
     ("spider", "seed", "reason"),
     [
@@ -99,8 +89,6 @@ def site():
     ids=["unreachable-site", "feed-404", "not-a-feed", "not-a-sitemap"],
 )
 def test_dead_seed_is_recorded_and_fails_the_run(site, tmp_path, spider, seed, reason):
-    from tests.conftest import FAST_WEB, scrapy_crawl
-
     url = seed.format(base=site.base)
     db = tmp_path / "sieve.db"
     result = scrapy_crawl(spider, db=db, args={"url": url}, settings={**FAST_WEB, "RETRY_ENABLED": "False"})
@@ -113,8 +101,6 @@ def test_dead_seed_is_recorded_and_fails_the_run(site, tmp_path, spider, seed, r
 
 
 def test_run_that_finds_nothing_changed_exits_zero(site, tmp_path):
-    from tests.conftest import FAST_WEB, scrapy_crawl
-
     db = tmp_path / "sieve.db"
     for _ in range(2):
         result = scrapy_crawl("feed", db=db, args={"url": f"{site.base}/feeds/news.xml"}, settings=FAST_WEB)
