@@ -1,12 +1,4 @@
-"""Errors that stop a run before it starts, with a message of one line, and
-the checks of settings that raise them."""
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from scrapy.settings import BaseSettings
+"""Errors that stop a run before it starts, with a message of one line."""
 
 
 class SieveError(Exception):
@@ -26,14 +18,3 @@ class SettingError(SieveError, ValueError):
 
     exit_status = 2
 
-
-def setting_int(settings: BaseSettings, name: str, *, minimum: int) -> int:
-    """A whole-number setting, at least ``minimum``."""
-    value = settings.get(name)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise SettingError(f"{name} must be a whole number, not {value!r}") from None
-    if number < minimum:
-        raise SettingError(f"{name} must be at least {minimum}, not {number}")
-    return number

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from crawler.errors import SettingError
+from crawler.checks import patterns_setting
 from crawler.items import Article, Paragraph, Skipped
 from pipelines.fingerprints import normalize
 from pipelines.stage import DocumentStage, Stats
@@ -139,12 +139,8 @@ class BoilerplateCleaner:
     articles."""
 
     def __init__(self, patterns: Iterable[str] = ()):
-        self.patterns = []
-        for pattern in patterns:
-            try:
-                self.patterns.append(re.compile(pattern, re.IGNORECASE))
-            except re.error as exc:
-                raise SettingError(f"SIEVE_BOILERPLATE_PATTERNS: {pattern!r} is not a regular expression ({exc})") from None
+        # Checked as a setting already (crawler.checks.patterns_setting).
+        self.patterns = [re.compile(pattern, re.IGNORECASE) for pattern in patterns]
 
     def clean(self, article: Article, *, plain_text: bool) -> None:
         kept = []
@@ -228,7 +224,7 @@ class CleanPipeline(DocumentStage):
 
     @classmethod
     def build(cls, settings: BaseSettings, stats: Stats) -> Self:
-        return cls(stats, BoilerplateCleaner(settings.getlist("SIEVE_BOILERPLATE_PATTERNS")))
+        return cls(stats, BoilerplateCleaner(patterns_setting(settings)))
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):

@@ -23,8 +23,6 @@ import numpy as np
 import xxhash
 from datasketch import MinHash
 
-from crawler.errors import SettingError
-
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
@@ -63,15 +61,7 @@ class MinhashConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> MinhashConfig:
-        try:
-            min_words = settings.getint("SIEVE_REPEAT_MIN_WORDS")
-        except ValueError:
-            raise SettingError(
-                f"SIEVE_REPEAT_MIN_WORDS must be a whole number, not {settings.get('SIEVE_REPEAT_MIN_WORDS')!r}"
-            ) from None
-        if min_words < 1:
-            raise SettingError(f"SIEVE_REPEAT_MIN_WORDS must be at least 1, not {min_words}")
-        return cls(min_words=min_words)
+        return cls(min_words=settings.getint("SIEVE_REPEAT_MIN_WORDS"))
 
     @property
     def scheme(self) -> str:

@@ -23,6 +23,8 @@ ITEM_PIPELINES = {
 # (connection, write transaction, schema), the decisions of incremental
 # runs, and the run record (runs row, error counters, exit status).
 EXTENSIONS = {
+    # First: every SIEVE_* setting checked before anything is opened.
+    "crawler.checks.SettingsCheck": 10,
     "crawler.database.Database": 100,
     "crawler.incremental.Incremental": 110,
     "crawler.runs.RunRecord": 120,
@@ -92,6 +94,7 @@ SIEVE_EXTRACT_TIMEOUT = 60.0
 SIEVE_FAVOR_PRECISION = False
 #: Extra regular expressions; a paragraph that matches one of them in full
 #: (case-insensitive) is removed wherever it stands, with reason "pattern".
+#: On the command line: a JSON list, or one pattern per line.
 SIEVE_BOILERPLATE_PATTERNS: list[str] = []
 
 #: A paragraph is a repeat of an earlier one in the same article when the

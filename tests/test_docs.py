@@ -141,3 +141,10 @@ def test_the_docs_have_relative_links():
 def test_readme_links_resolve(path):
     broken = [t for t in relative_links(path) if not (path.parent / t.split("#", 1)[0]).exists()]
     assert not broken, f"{path.relative_to(REPO)} links to missing files: {broken}"
+
+
+@pytest.mark.parametrize("name", SIEVE_SETTINGS)
+def test_every_sieve_setting_is_checked_at_start(name):
+    from crawler.checks import CHECKS
+
+    assert name in CHECKS

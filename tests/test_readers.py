@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -107,3 +108,76 @@ def test_run_that_finds_nothing_changed_exits_zero(site, tmp_path):
         assert result.returncode == 0, result.stderr
     stats = json.loads(read_rows(db, "SELECT stats FROM runs WHERE id = 2")[0]["stats"])
     assert "sieve/articles_stored" not in stats and stats.get("sieve/seeds/dead") is None
+
+
+# --- settings, arguments and export options: one line, exit 2 -------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("SIEVE_MAX_BYTES", "10MB", "SIEVE_MAX_BYTES takes a whole number, not '10MB'"),
+        ("SIEVE_WORKERS", "abc", "SIEVE_WORKERS takes a whole number (or empty), not 'abc'"),
+        ("SIEVE_NEAR_DUP_THRESHOLD", "1.5", "SIEVE_NEAR_DUP_THRESHOLD takes a number above 0 and at most 1, not '1.5'"),
+        ("SIEVE_INCREMENTAL", "maybe", "SIEVE_INCREMENTAL takes True or False, not 'maybe'"),
+        ("SIEVE_MAX_BYTE", "5", "SIEVE_MAX_BYTE is not a Sieve setting"),
+    ],
+)
+def test_wrong_setting_is_one_line_naming_it_and_exit_status_2(tmp_path, setting, value, message):
+    result = scrapy_crawl("files", db=tmp_path / "sieve.db", args={"path": str(tmp_path)}, settings={setting: value})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"scrapy crawl files: {message}")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sieve.db").exists()
+
+
+def test_unknown_spider_argument_is_one_line_and_exit_status_2(tmp_path):
+    result = scrapy_crawl("files", db=tmp_path / "sieve.db", args={"path": str(tmp_path), "glb": "*.txt"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "scrapy crawl files: unknown argument glb (the files spider takes: path, glob)"
+
+
+def test_boilerplate_pattern_with_a_comma_is_one_pattern(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(
+        "Harbour reopens after repairs\n\nThe harbour reopened on Saturday after repairs to the sea wall, and the ferry "
+        "resumed its crossings.\n\nSubscribe now, for free.\n\nThe mayor thanked the crews who worked through the winter.\n"
+    )
+    db = tmp_path / "sieve.db"
+    result = scrapy_crawl("files", db=db, args={"path": str(tmp_path / "in")}, settings={"SIEVE_BOILERPLATE_PATTERNS": '["subscribe now, for free\\\\."]'})
+    assert result.returncode == 0, result.stderr
+    assert [r["text"] for r in read_rows(db, "SELECT text FROM removed WHERE reason = 'pattern'")] == ["Subscribe now, for free."]
+
+
+def export(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scrapy", "export", *args, "-s", f"SIEVE_DB={db}"], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def test_export_to_a_csv_file_writes_csv(exported, tmp_path):
+    db, _ = exported
+    result = export(db, "-o", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "out.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert list(rows[0]) == FIELDS and len(rows) == len(read_rows(db, "SELECT id FROM clean_articles"))
+
+
+def test_export_since_a_bare_number_points_to_since_run(exported):
+    db, _ = exported
+    result = export(db, "--since", "2024")
+    assert result.returncode == 2
+    assert "use --since-run 2024" in result.stderr
+
+
+def test_export_since_a_run_that_does_not_exist_says_so(exported):
+    db, _ = exported
+    result = export(db, "--since-run", "7")
+    assert result.returncode == 2
+    assert "--since-run 7: there is no such run (the last is 1)" in result.stderr
+
+
+def test_export_since_a_time_after_every_change_says_nothing_matches(exported):
+    db, _ = exported
+    result = export(db, "--since", "2999-01-01")
+    assert result.returncode == 0 and result.stdout == ""
+    assert "no article matches" in result.stderr

@@ -251,7 +251,7 @@ def export(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_export_since_a_run_gives_only_that_runs_articles(two_runs):
     db, _ = two_runs
-    records = [json.loads(line) for line in export(db, "--since", "2").stdout.splitlines()]
+    records = [json.loads(line) for line in export(db, "--since-run", "2").stdout.splitlines()]
     assert len(records) == 3 and {r["run_id"] for r in records} == {2}
     assert [r["id"] for r in records] == sorted(r["id"] for r in records)
 

@@ -24,26 +24,38 @@ if TYPE_CHECKING:
 
 #: SQLite integers are signed 64-bit.
 MAX_RUN_ID = 2**63 - 1
+FORMATS = ("jsonl", "csv")
 
 FIELDS = [field.name for field in dataclasses.fields(ArticleRecord)]
 
 
-def since_condition(value: str) -> tuple[str, Any]:
-    """``--since``: a run id (articles that run or a later one wrote), or an
-    ISO 8601 time (articles whose content changed at or after it)."""
-    # isdigit() alone takes "²" and other digits int() refuses.
-    if value.isascii() and value.isdigit():
-        if int(value) > MAX_RUN_ID:
-            raise UsageError(f"--since: no run has an id as large as {value}", print_help=False)
-        return "run_id >= ?", int(value)
+def since_time(value: str) -> str:
+    """``--since``: an ISO 8601 date or time, as the UTC string ``changed_at`` holds."""
+    # A bare number was once a run id: say where run ids go now.
+    if value.strip().isdigit():
+        raise UsageError(f"--since takes a date or time (2024-03-01, 2024-03-01T06:00:00Z); for run {value} use --since-run {value}", print_help=False)
     try:
         moment = datetime.fromisoformat(value)
     except (ValueError, OverflowError):
-        raise UsageError(f"--since takes a run id or an ISO 8601 time, not {value!r}", print_help=False) from None
+        raise UsageError(f"--since takes an ISO 8601 date or time, not {value!r}", print_help=False) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    utc = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return "changed_at >= ?", utc
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def since_run(value: str) -> int:
+    """``--since-run``: a run id; ascii digits only ("²" is a digit to isdigit)."""
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_RUN_ID:
+        raise UsageError(f"--since-run takes a run id (see scrapy runs), not {value!r}", print_help=False)
+    return int(value)
+
+
+def output_format(opts: argparse.Namespace) -> str:
+    """--format, else the -o file's extension, else JSON lines."""
+    if opts.format:
+        return opts.format
+    suffix = Path(opts.output or "").suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "jsonl"
 
 
 @contextmanager
@@ -75,7 +87,7 @@ class Command(ScrapyCommand):
     default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "[-o FILE] [--since RUN_ID|ISO_TIME] [--format jsonl|csv] [--include-duplicates]"
+        return "[-o FILE] [--since ISO_TIME | --since-run RUN_ID] [--format jsonl|csv] [--include-duplicates]"
 
     def short_desc(self) -> str:
         return "Write the clean articles of the Sieve database (SIEVE_DB), in id order"
@@ -83,8 +95,9 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
-        parser.add_argument("--since", metavar="RUN_ID|ISO_TIME", help="only articles written by that run or later, or changed since that time")
-        parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+        parser.add_argument("--since", metavar="ISO_TIME", help="only articles whose content changed at or after this time")
+        parser.add_argument("--since-run", metavar="RUN_ID", help="only articles written by this run or a later one")
+        parser.add_argument("--format", choices=FORMATS, help="default: from the -o file's extension, else jsonl")
         parser.add_argument("--include-duplicates", action="store_true", help="also near-duplicates (see duplicate_of)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -93,18 +106,26 @@ class Command(ScrapyCommand):
         if not opts.include_duplicates:
             conditions.append("duplicate_of IS NULL")
         if opts.since:
-            condition, param = since_condition(opts.since)
-            conditions.append(condition)
-            params.append(param)
+            conditions.append("changed_at >= ?")
+            params.append(since_time(opts.since))
+        if opts.since_run:
+            conditions.append("run_id >= ?")
+            params.append(since_run(opts.since_run))
+        fmt = output_format(opts)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         columns = ", ".join(f for f in FIELDS if f != "paragraphs")
         db = open_existing_database(self.settings)
+        if opts.since_run:
+            last = db.execute("SELECT max(id) FROM runs").fetchone()[0] or 0
+            if int(opts.since_run) > last:
+                raise UsageError(f"--since-run {opts.since_run}: there is no such run (the last is {last})", print_help=False)
         # The cursor yields rows one at a time: memory stays flat however
         # many articles there are.
         rows = db.conn.execute(f"SELECT {columns} FROM articles {where} ORDER BY id", params)
         names = [d[0] for d in rows.description]
+        written = 0
         with output(opts.output) as stream:
-            writer = csv.DictWriter(stream, FIELDS) if opts.format == "csv" else None
+            writer = csv.DictWriter(stream, FIELDS) if fmt == "csv" else None
             if writer:
                 writer.writeheader()
             for row in rows:
@@ -114,4 +135,7 @@ class Command(ScrapyCommand):
                     writer.writerow({**record, "paragraphs": json.dumps(record["paragraphs"], ensure_ascii=False)})
                 else:
                     stream.write(json.dumps({f: record[f] for f in FIELDS}, ensure_ascii=False) + "\n")
+                written += 1
         db.close()
+        if not written and (opts.since or opts.since_run):
+            print("scrapy export: no article matches (nothing changed since then)", file=sys.stderr)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from scrapy import Request
 from scrapy.settings import BaseSettings
 
 from crawler import __version__
+from crawler.errors import SpiderArgumentError
 from crawler.incremental import PAGE, Incremental
 
 #: Request meta key: this request fetches a seed of the run (a start page,
@@ -38,6 +40,13 @@ class SieveSpider(scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.arguments: dict[str, Any] = {k: v for k, v in kwargs.items() if k != "name"}
+        # Each spider's __init__ names its arguments; scrapyd adds _job and the like.
+        known = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self", "args", "kwargs")]
+        unknown = sorted(k for k in self.arguments if not k.startswith("_") and k not in known)
+        if unknown:
+            raise SpiderArgumentError(
+                f"unknown argument {', '.join(unknown)} (the {self.name} spider takes: {', '.join(known) or 'none'})"
+            )
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -64,7 +73,10 @@ class WebSpider(SieveSpider):
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
         # Stop downloads at Sieve's size limit, unless told otherwise.
-        max_bytes = settings.getint("SIEVE_MAX_BYTES")
+        try:
+            max_bytes = settings.getint("SIEVE_MAX_BYTES")
+        except ValueError:
+            return  # SettingsCheck says so in one line when the crawl starts
         settings.set("DOWNLOAD_MAXSIZE", max_bytes, priority="spider")
         # Scrapy stops downloading while the responses being processed
         # (their items included) add up to more than this: room for two

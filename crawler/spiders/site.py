@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from scrapy import Request
@@ -15,17 +15,12 @@ from scrapy.utils.response import get_base_url
 from scrapy.utils.url import url_has_any_extension
 from w3lib.url import safe_url_string
 
-from crawler.errors import SpiderArgumentError, setting_int
+from crawler.errors import SpiderArgumentError
 from crawler.items import Page, Skipped, Unchanged
 from crawler.pages import page_from_response
 from crawler.incremental import PAGE
 from crawler.spiders import SEED, WebSpider
 from crawler.urls import is_web_url
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
-
-    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +68,9 @@ class SiteSpider(WebSpider):
         self.netloc = urlsplit(url).netloc.lower()
         self.allowed_domains = [urlsplit(url).hostname or ""]
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.max_links = setting_int(crawler.settings, "SIEVE_MAX_LINKS_PER_PAGE", minimum=1)
-        return spider
-
     async def start(self) -> AsyncIterator[Any]:
+        # Read here, once SettingsCheck has checked it.
+        self.max_links = self.settings.getint("SIEVE_MAX_LINKS_PER_PAGE")
         yield self.page_request(self.start_url, meta={PAGE: True, SEED: True})
 
     def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged | Request]:

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from crawler.bodies import Unreadable, unpack
-from crawler.errors import SpiderArgumentError, setting_int
+from crawler.errors import SpiderArgumentError
 from crawler.items import Skipped
 from crawler.listings import date_argument, sitemap_entries
 from crawler.spiders import SEED, WebSpider
 from crawler.urls import is_web_url
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
-
-    from scrapy.crawler import Crawler
 
 
 class SitemapSpider(WebSpider):
@@ -53,13 +48,9 @@ class SitemapSpider(WebSpider):
         self.sitemap_url = url
         self.since = date_argument("since", since)
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.max_depth = setting_int(crawler.settings, "SIEVE_SITEMAP_MAX_DEPTH", minimum=0)
-        return spider
-
     async def start(self) -> AsyncIterator[Any]:
+        # Read here, once SettingsCheck has checked it.
+        self.max_depth = self.settings.getint("SIEVE_SITEMAP_MAX_DEPTH")
         yield self.sitemap_request(self.sitemap_url, depth=0, seed=True)
 
     def sitemap_request(self, url: str, depth: int, seed: bool = False) -> Request | Skipped:
