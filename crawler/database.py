@@ -138,6 +138,14 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     db.commit()
 
 
+def next_change(db: sqlite_utils.Database) -> int:
+    """The next value of ``articles.change_seq``. Taken inside the write
+    transaction that makes the change: SQLite runs one write transaction at
+    a time, so values become visible in the order they were taken, and a
+    reader that asks for values above the last it saw misses none."""
+    return int(db.execute("UPDATE meta SET value = value + 1 WHERE key = 'change_seq' RETURNING value").fetchone()[0])
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -308,6 +316,15 @@ def _v6_application_id(db: sqlite_utils.Database) -> None:
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+def _v7_change_sequence(db: sqlite_utils.Database) -> None:
+    """articles.change_seq: a counter that orders every change a reader can see"""
+    db.execute("ALTER TABLE articles ADD COLUMN change_seq INTEGER")
+    # Existing rows in the order they were written; a reader starts at 0.
+    db.execute("UPDATE articles SET change_seq = id")
+    db.execute("CREATE UNIQUE INDEX articles_change_seq ON articles(change_seq)")
+    db.execute("INSERT INTO meta (key, value) VALUES ('change_seq', (SELECT coalesce(max(id), 0) FROM articles))")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_cross_document_dedup,
@@ -315,6 +332,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v4_article_signatures,
     _v5_scheme_names_min_words,
     _v6_application_id,
+    _v7_change_sequence,
 ]
 
 

@@ -181,3 +181,5 @@ class ArticleRecord:
     duplicate_of: int | None
     run_id: int | None
     changed_at: str
+    #: Grows with every change a reader can see (see ``scrapy export --after``).
+    change_seq: int

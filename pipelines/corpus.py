@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crawler.database import Database, DatabaseError
+from crawler.database import Database, DatabaseError, next_change
 from crawler.items import Holder, NewBoilerplate, content_hash
 from pipelines import fingerprints
 from pipelines.fingerprints import MinhashConfig
@@ -184,9 +184,10 @@ class CorpusIndex:
         )
         return boilerplate_id
 
-    def drop_paragraph(self, holder: Holder) -> bool:
+    def drop_paragraph(self, holder: Holder, run_id: int | None, at: str) -> bool:
         """Take a paragraph out of a stored article: out of the index, and out
-        of the article's text. False if the article no longer holds it."""
+        of the article's text, which is then a change that run made (readers
+        see it). False if the article no longer holds it."""
         row = self.db.execute(
             "SELECT keys FROM paragraphs WHERE article_id = ? AND position = ?", [holder.article_id, holder.position]
         ).fetchone()
@@ -199,7 +200,8 @@ class CorpusIndex:
         texts = [text for _, text in self.paragraphs_of(holder.article_id)]
         text = "\n\n".join(texts)
         self.db.execute(
-            "UPDATE articles SET text = ?, content_hash = ? WHERE id = ?", [text, content_hash(text), holder.article_id]
+            "UPDATE articles SET text = ?, content_hash = ?, changed_at = ?, run_id = ?, change_seq = ? WHERE id = ?",
+            [text, content_hash(text), at, run_id, next_change(self.db), holder.article_id],
         )
         self._set_signature(holder.article_id, self.config.article_signature(texts), replace=True)
         return True

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.database import Database, now
+from crawler.database import Database, next_change, now
 from crawler.incremental import Incremental
 from crawler.items import Article, ArticleRecord, Fetch, Removal, Skipped, Unchanged
 from crawler.runs import RunRecord
@@ -83,7 +83,7 @@ class StorePipeline:
     # again on every call (eight queries per upsert).
     ARTICLE_COLUMNS = (
         "url", "canonical_url", "source", "title", "author", "published", "language", "sitename",
-        "text", "content_hash", "duplicate_of", "last_seen", "changed_at", "run_id",
+        "text", "content_hash", "duplicate_of", "last_seen", "changed_at", "run_id", "change_seq",
     )  # fmt: skip
     INSERT_ARTICLE = (
         f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen) "
@@ -111,10 +111,11 @@ class StorePipeline:
             self._store_unchanged(db, unchanged)
             return None
         at = now()
+        change = next_change(db)
         values = (
             article.url, article.canonical_url, article.source, article.title, article.author, article.published,
             article.language, article.sitename, article.text, article.text_hash(), article.duplicate_of, at, at,
-            self.run_id,
+            self.run_id, change,
         )  # fmt: skip
         self._record_fetch(db, article.url, article.fetch, at)
         index = CorpusIndex(db, self.config)
@@ -136,7 +137,7 @@ class StorePipeline:
         for found in article.new_boilerplate:
             index.add_boilerplate(article.source, found, self.run_id, at)
             for holder in found.holders:
-                if index.drop_paragraph(holder):
+                if index.drop_paragraph(holder, self.run_id, at):
                     removal = Removal(holder.position, holder.text, "site-boilerplate", found.position, article_id)
                     self._insert_removals(db, holder.article_id, [removal])
                     self.database.count("sieve/dedup/retroactive_removals")
@@ -156,6 +157,7 @@ class StorePipeline:
             duplicate_of=article.duplicate_of,
             run_id=self.run_id,
             changed_at=at,
+            change_seq=change,
         )
 
     def _insert_removals(self, db: sqlite_utils.Database, article_id: int, removals: list[Removal]) -> None:

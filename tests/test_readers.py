@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.commands.export import FIELDS
-from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_crawl
+from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_crawl, write_articles
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +181,59 @@ def test_export_since_a_time_after_every_change_says_nothing_matches(exported):
     result = export(db, "--since", "2999-01-01")
     assert result.returncode == 0 and result.stdout == ""
     assert "no article matches" in result.stderr
+
+
+# --- the change sequence: a polling reader misses nothing ------------------------------
+
+PLUG = (
+    "Sign up for the Harbourside Gazette morning briefing to receive the most important local stories, "
+    "weather warnings and road closures in your inbox before seven o'clock every weekday."
+)
+
+
+def poll(db: Path, cursor: Path, state: dict[int, dict], seen: set[int]) -> int:
+    """One `scrapy export --cursor-file` as a downstream reader runs it,
+    applied to the reader's copy; how many records it brought."""
+    result = export(db, "--cursor-file", str(cursor))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    for record in records:
+        assert record["change_seq"] not in seen  # never twice
+        seen.add(record["change_seq"])
+        if record["duplicate_of"] is None:
+            state[record["id"]] = record
+        else:
+            state.pop(record["id"], None)
+    return len(records)
+
+
+def test_reader_polling_while_two_crawls_write_ends_with_every_change(tmp_path):
+    gazette = write_articles(tmp_path / "one" / "gazette", 40, seed=7)
+    for path in gazette:  # the site's plug in every article: found as boilerplate, then removed from the earlier ones
+        title, *body = path.read_text().split("\n\n")
+        path.write_text("\n\n".join([title, body[0], PLUG, *body[1:]]))
+    write_articles(tmp_path / "two" / "wire", 40, seed=8)
+    for n, path in enumerate(gazette[:10]):  # wire copies of gazette stories: near-duplicates
+        (tmp_path / "two" / "wire" / f"copy-{n}.txt").write_text(path.read_text().replace(PLUG, ""))
+    db, cursor = tmp_path / "sieve.db", tmp_path / "reader.cursor"
+    assert scrapy_crawl("files", db=db, args={"path": str(tmp_path / "one" / "gazette" / "article-7-0000.txt")}).returncode == 0
+    settings = {"SIEVE_WORKERS": "0", "SIEVE_STORE_BATCH": "3", "DOWNLOAD_DELAY": "0.05"}
+    crawls = [
+        subprocess.Popen(crawl_command("files", db, {"path": str(tmp_path / folder)}, settings), cwd=REPO, stderr=subprocess.DEVNULL)
+        for folder in ("one", "two")
+    ]
+    state: dict[int, dict] = {}
+    seen: set[int] = set()
+    polls_with_news = 0
+    while any(crawl.poll() is None for crawl in crawls):
+        polls_with_news += poll(db, cursor, state, seen) > 0
+    assert [crawl.wait(timeout=120) for crawl in crawls] == [0, 0]
+    poll(db, cursor, state, seen)
+
+    final = {row["id"]: row["text"] for row in read_rows(db, "SELECT id, text FROM clean_articles")}
+    assert {article_id: record["text"] for article_id, record in state.items()} == final
+    assert polls_with_news >= 2  # the reader really read while the crawls wrote
+    assert int(cursor.read_text()) == max(seen) == read_rows(db, "SELECT max(change_seq) FROM articles")[0][0]
+    rewritten = read_rows(db, "SELECT count(*) FROM removed WHERE reason = 'site-boilerplate' AND article_id < 3")[0][0]
+    assert rewritten >= 1  # earlier articles were rewritten retroactively, and the reader has their new text
+    assert read_rows(db, "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL")[0][0] >= 5

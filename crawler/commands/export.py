@@ -50,6 +50,32 @@ def since_run(value: str) -> int:
     return int(value)
 
 
+def read_cursor(path: str) -> int:
+    """The high-water mark a cursor file holds; 0 when there is none yet."""
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise UsageError(f"--cursor-file {path}: cannot read it: {exc.strerror or exc}", print_help=False) from None
+    if not (text.isascii() and text.isdigit()):
+        raise UsageError(f"--cursor-file {path}: holds {text[:40]!r}, not a change number", print_help=False)
+    return int(text)
+
+
+def write_cursor(path: str, value: int) -> None:
+    """Replace the cursor file at once: a reader killed midway keeps the old mark."""
+    target = Path(path)
+    partial = target.with_name(f"{target.name}.partial")
+    try:
+        partial.write_text(f"{value}\n", encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as exc:
+        raise UsageError(f"--cursor-file {path}: cannot write it: {exc.strerror or exc}", print_help=False) from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def output_format(opts: argparse.Namespace) -> str:
     """--format, else the -o file's extension, else JSON lines."""
     if opts.format:
@@ -97,13 +123,35 @@ class Command(ScrapyCommand):
         parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
         parser.add_argument("--since", metavar="ISO_TIME", help="only articles whose content changed at or after this time")
         parser.add_argument("--since-run", metavar="RUN_ID", help="only articles written by this run or a later one")
+        parser.add_argument(
+            "--after", metavar="N", help="only changes after change number N, in change order (duplicates included)"
+        )
+        parser.add_argument(
+            "--cursor-file",
+            metavar="FILE",
+            help="--after the number FILE holds (0 if there is no FILE), then the last one written back to FILE",
+        )
         parser.add_argument("--format", choices=FORMATS, help="default: from the -o file's extension, else jsonl")
         parser.add_argument("--include-duplicates", action="store_true", help="also near-duplicates (see duplicate_of)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         conditions, params = [], []
-        if not opts.include_duplicates:
+        after = None
+        if opts.after is not None and opts.cursor_file:
+            raise UsageError("give --after or --cursor-file, not both", print_help=False)
+        if opts.after is not None:
+            if not (opts.after.isascii() and opts.after.isdigit()) or int(opts.after) > MAX_RUN_ID:
+                raise UsageError(f"--after takes a change number, not {opts.after!r}", print_help=False)
+            after = int(opts.after)
+        elif opts.cursor_file:
+            after = read_cursor(opts.cursor_file)
+        if after is not None:
+            # A change can be an article becoming a near-duplicate: a reader
+            # following changes sees it (duplicate_of set) and drops it.
+            conditions.append("change_seq > ?")
+            params.append(after)
+        elif not opts.include_duplicates:
             conditions.append("duplicate_of IS NULL")
         if opts.since:
             conditions.append("changed_at >= ?")
@@ -116,14 +164,15 @@ class Command(ScrapyCommand):
         columns = ", ".join(f for f in FIELDS if f != "paragraphs")
         db = open_existing_database(self.settings)
         if opts.since_run:
-            last = db.execute("SELECT max(id) FROM runs").fetchone()[0] or 0
-            if int(opts.since_run) > last:
-                raise UsageError(f"--since-run {opts.since_run}: there is no such run (the last is {last})", print_help=False)
+            last_run = db.execute("SELECT max(id) FROM runs").fetchone()[0] or 0
+            if int(opts.since_run) > last_run:
+                raise UsageError(f"--since-run {opts.since_run}: there is no such run (the last is {last_run})", print_help=False)
         # The cursor yields rows one at a time: memory stays flat however
         # many articles there are.
-        rows = db.conn.execute(f"SELECT {columns} FROM articles {where} ORDER BY id", params)
+        order = "change_seq" if after is not None else "id"
+        rows = db.conn.execute(f"SELECT {columns} FROM articles {where} ORDER BY {order}", params)
         names = [d[0] for d in rows.description]
-        written = 0
+        written, last = 0, after
         with output(opts.output) as stream:
             writer = csv.DictWriter(stream, FIELDS) if fmt == "csv" else None
             if writer:
@@ -136,6 +185,10 @@ class Command(ScrapyCommand):
                 else:
                     stream.write(json.dumps({f: record[f] for f in FIELDS}, ensure_ascii=False) + "\n")
                 written += 1
+                last = record["change_seq"]
         db.close()
+        if opts.cursor_file and written:
+            sys.stdout.flush()  # the records are out before the mark moves past them
+            write_cursor(opts.cursor_file, last)
         if not written and (opts.since or opts.since_run):
             print("scrapy export: no article matches (nothing changed since then)", file=sys.stderr)
