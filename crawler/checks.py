@@ -113,6 +113,7 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_MAX_LINK_DENSITY": number(0, maximum=1),
     "SIEVE_DB_BUSY_TIMEOUT": number(0),
     "SIEVE_INCREMENTAL": boolean,
+    "SIEVE_PROGRESS_INTERVAL": number(0),
 }
 
 

@@ -139,12 +139,17 @@ class RunRecord:
 
     def _log_summary(self, stats: dict[str, Any]) -> None:
         where = f"run {self.run_id} ({self.database.path})" if self.run_id is not None else "run without a database"
+        stored = stats.get("sieve/articles_stored", 0)
+        updated = stats.get("sieve/articles_updated", 0)
         logger.info(
-            "Sieve %s %s: %d articles stored (%d near-duplicates), %d paragraphs removed, %d documents skipped",
+            "Sieve %s %s: %d new and %d updated articles (%d of these near-duplicates), %d unchanged, %d skipped; "
+            "%d paragraphs removed",
             where,
             self.status,
-            stats.get("sieve/articles_stored", 0),
+            stored - updated,
+            updated,
             stats.get("sieve/dedup/near_duplicates", 0),
-            sum(v for k, v in stats.items() if k.startswith("sieve/paragraphs_removed/")),
+            sum(v for k, v in stats.items() if k.startswith("sieve/unchanged/")),
             sum(v for k, v in stats.items() if k.startswith("sieve/skipped/")),
+            sum(v for k, v in stats.items() if k.startswith("sieve/paragraphs_removed/")),
         )

@@ -28,6 +28,7 @@ EXTENSIONS = {
     "crawler.database.Database": 100,
     "crawler.incremental.Incremental": 110,
     "crawler.runs.RunRecord": 120,
+    "crawler.progress.Progress": 130,
 }
 
 # A response yields one page (and, for site crawls, links): Scrapy starts
@@ -128,6 +129,9 @@ SIEVE_MIN_ARTICLE_CHARS = 400
 SIEVE_MAX_LINK_DENSITY = 0.5
 #: How long a write waits for another process's write transaction.
 SIEVE_DB_BUSY_TIMEOUT = 60.0
+
+#: A progress line this often, in seconds, while a crawl runs; 0: none.
+SIEVE_PROGRESS_INTERVAL = 10.0
 
 #: Incremental runs: conditional requests for stored articles, and no
 #: reprocessing of documents that have not changed since the last run.

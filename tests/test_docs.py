@@ -148,3 +148,31 @@ def test_every_sieve_setting_is_checked_at_start(name):
     from crawler.checks import CHECKS
 
     assert name in CHECKS
+
+
+def counters_in_code() -> list[str]:
+    """Every ``sieve/...`` stats name the code writes; an f-string's field
+    ends the name there (``sieve/skipped/{reason}`` is ``sieve/skipped/``)."""
+    found: set[str] = set()
+    for package in SCANNED:
+        for path in sorted((REPO / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+                    prefix = str(node.values[0].value)
+                    if prefix.startswith("sieve/"):
+                        found.add(prefix)
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"sieve/[a-z_/.-]+", node.value):
+                    found.add(node.value)
+    return sorted(found)
+
+
+COUNTERS = counters_in_code()
+
+
+def test_counter_scan_finds_the_counters():
+    assert len(COUNTERS) >= 15 and "sieve/articles_stored" in COUNTERS
+
+
+@pytest.mark.parametrize("counter", COUNTERS)
+def test_every_counter_is_explained(counter):
+    assert f"`{counter}" in (DOCS / "operations.md").read_text()

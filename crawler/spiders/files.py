@@ -81,6 +81,9 @@ class FilesSpider(SieveSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         max_bytes = self.settings.getint("SIEVE_MAX_BYTES")
+        # A second walk costs little against reading the files, and gives the
+        # progress line its total (crawler.progress).
+        self.expected_documents = sum(1 for _ in self.files())
         for path in self.files():
             url = path.resolve().as_uri()
             kind = kind_of(path)

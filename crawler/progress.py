@@ -1,0 +1,119 @@
+"""The ``Progress`` extension: a log line every ``SIEVE_PROGRESS_INTERVAL``
+seconds while a crawl runs (documents done, stored, unchanged, skipped,
+documents per second; with a known total, as for ``files``, also the total
+and the time left), and the peak memory of the whole process tree, worker
+processes included (``sieve/memory/tree_max_mb``), which Scrapy's
+``memusage/max`` leaves out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and its descendants (Linux /proc; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        stack += children.get(current, [])
+        try:
+            with open(f"/proc/{current}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class Progress:
+    def __init__(self, crawler: Crawler, interval: float):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.interval = interval
+        self.done = 0
+        self.started = time.monotonic()
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        interval = crawler.settings.getfloat("SIEVE_PROGRESS_INTERVAL")
+        if interval <= 0:
+            raise NotConfigured("SIEVE_PROGRESS_INTERVAL is 0")
+        progress = cls(crawler, interval)
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(progress.document_done, signal=signal)
+        crawler.signals.connect(progress.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(progress.spider_closed, signal=signals.spider_closed)
+        return progress
+
+    def document_done(self, *args: Any, **kwargs: Any) -> None:
+        self.done += 1
+
+    def spider_opened(self) -> None:
+        self.started = time.monotonic()
+        self.task = asyncio.get_running_loop().create_task(self._report_every_interval())
+
+    async def _report_every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.report()
+
+    def report(self) -> None:
+        self._sample_memory()
+        stats = self.stats.get_stats()
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.done / elapsed
+        total = getattr(self.crawler.spider, "expected_documents", None)
+        of_total = ""
+        if total:
+            left = max(total - self.done, 0)
+            eta = f"{left / rate:.0f} s left" if rate else "time left unknown"
+            of_total = f" of {total} ({self.done / total:.0%}, {eta})"
+        logger.info(
+            "Progress: %d documents done%s; %d stored, %d unchanged, %d skipped; %.1f documents/s",
+            self.done,
+            of_total,
+            stats.get("sieve/articles_stored", 0),
+            _sum(stats, "sieve/unchanged/"),
+            _sum(stats, "sieve/skipped/"),
+            rate,
+        )
+
+    def _sample_memory(self) -> None:
+        megabytes = round(tree_rss_bytes(os.getpid()) / 2**20)
+        self.stats.max_value("sieve/memory/tree_max_mb", megabytes)
+
+    def spider_closed(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        self._sample_memory()
+
+
+def _sum(stats: dict[str, Any], prefix: str) -> int:
+    return sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))

@@ -1,0 +1,49 @@
+"""What a crawl says while it runs and when it ends."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import read_rows, scrapy_crawl, write_articles
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """40 files crawled twice, slowly enough for several progress lines."""
+    folder = tmp_path_factory.mktemp("progress")
+    write_articles(folder / "in", 40)
+    db = folder / "sieve.db"
+    settings = {"SIEVE_PROGRESS_INTERVAL": "0.3", "DOWNLOAD_DELAY": "0.05"}
+    first = scrapy_crawl("files", db=db, args={"path": str(folder / "in")}, settings=settings)
+    second = scrapy_crawl("files", db=db, args={"path": str(folder / "in")}, settings=settings)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    return db, first.stderr, second.stderr
+
+
+def test_progress_lines_appear_while_the_crawl_runs_with_the_total(two_runs):
+    _, stderr, _ = two_runs
+    lines = [line for line in stderr.splitlines() if "Progress: " in line]
+    assert len(lines) >= 2
+    assert all(re.search(r"\d+ documents done of 40 \(\d+%, ", line) for line in lines)
+
+
+def test_summary_separates_new_unchanged_and_skipped(two_runs):
+    _, first, second = two_runs
+    assert "finished: 40 new and 0 updated articles (0 of these near-duplicates), 0 unchanged, 0 skipped" in first
+    assert "finished: 0 new and 0 updated articles (0 of these near-duplicates), 40 unchanged, 0 skipped" in second
+
+
+def test_memory_of_the_whole_process_tree_is_recorded(two_runs):
+    db, _, _ = two_runs
+    stats = json.loads(read_rows(db, "SELECT stats FROM runs WHERE id = 1")[0]["stats"])
+    assert stats["sieve/memory/tree_max_mb"] >= stats["memusage/max"] / 2**20 * 0.9
+
+
+def test_item_scraped_count_counts_only_stored_articles(two_runs):
+    db, _, _ = two_runs
+    first, second = (json.loads(row["stats"]) for row in read_rows(db, "SELECT stats FROM runs ORDER BY id"))
+    assert first["item_scraped_count"] == 40
+    assert "item_scraped_count" not in second
