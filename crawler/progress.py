@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +107,10 @@ class Progress:
         )
 
     def _sample_memory(self) -> None:
-        megabytes = round(tree_rss_bytes(os.getpid()) / 2**20)
+        # The tree's peak is at least this process's own peak, which the
+        # kernel keeps even between samples.
+        own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        megabytes = round(max(tree_rss_bytes(os.getpid()), own_peak) / 2**20)
         self.stats.max_value("sieve/memory/tree_max_mb", megabytes)
 
     def spider_closed(self) -> None:

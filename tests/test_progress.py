@@ -12,12 +12,13 @@ from tests.conftest import read_rows, scrapy_crawl, write_articles
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    """40 files crawled twice, slowly enough for several progress lines."""
+    """40 files crawled twice, slowly enough for several progress lines;
+    the first time with two worker processes."""
     folder = tmp_path_factory.mktemp("progress")
     write_articles(folder / "in", 40)
     db = folder / "sieve.db"
     settings = {"SIEVE_PROGRESS_INTERVAL": "0.3", "DOWNLOAD_DELAY": "0.05"}
-    first = scrapy_crawl("files", db=db, args={"path": str(folder / "in")}, settings=settings)
+    first = scrapy_crawl("files", db=db, args={"path": str(folder / "in")}, settings={**settings, "SIEVE_WORKERS": "2"})
     second = scrapy_crawl("files", db=db, args={"path": str(folder / "in")}, settings=settings)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     return db, first.stderr, second.stderr
@@ -36,10 +37,11 @@ def test_summary_separates_new_unchanged_and_skipped(two_runs):
     assert "finished: 0 new and 0 updated articles (0 of these near-duplicates), 40 unchanged, 0 skipped" in second
 
 
-def test_memory_of_the_whole_process_tree_is_recorded(two_runs):
+def test_memory_of_the_worker_processes_is_counted(two_runs):
     db, _, _ = two_runs
     stats = json.loads(read_rows(db, "SELECT stats FROM runs WHERE id = 1")[0]["stats"])
-    assert stats["sieve/memory/tree_max_mb"] >= stats["memusage/max"] / 2**20 * 0.9
+    # Two workers, each with trafilatura and the language model loaded.
+    assert stats["sieve/memory/tree_max_mb"] > stats["memusage/max"] / 2**20 + 100
 
 
 def test_item_scraped_count_counts_only_stored_articles(two_runs):
