@@ -58,6 +58,13 @@ def text(value: Any) -> None:
         raise ValueError("text")
 
 
+def names(value: Any) -> None:
+    if isinstance(value, str):
+        return  # Scrapy splits a command-line value at commas
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("a list of names")
+
+
 def patterns_setting(settings: BaseSettings) -> list[str]:
     """``SIEVE_BOILERPLATE_PATTERNS``: a list (in a settings file), or on the
     command line a JSON list or one pattern per line; never split at commas,
@@ -114,6 +121,7 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_DB_BUSY_TIMEOUT": number(0),
     "SIEVE_INCREMENTAL": boolean,
     "SIEVE_PROGRESS_INTERVAL": number(0),
+    "SIEVE_TRACKING_PARAMETERS": names,
 }
 
 

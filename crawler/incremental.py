@@ -130,7 +130,7 @@ class Incremental:
             return None
         stored = self.database.stored_article(article.url)
         if stored is not None and stored.content_hash == article.text_hash():
-            return Unchanged(article.url, "same-text", article.fetch)
+            return Unchanged(article.url, "same-text", article.fetch, article.fetched_url)
         return None
 
 

@@ -60,6 +60,8 @@ class Unchanged:
     why: str
     #: The new validators, when the document was downloaded again.
     fetch: Fetch | None = None
+    #: The URL downloaded, when the article is stored under another one.
+    fetched_url: str | None = None
 
 
 @dataclass
@@ -145,6 +147,8 @@ class Article:
     #: ...and the paragraphs it has shown to be site boilerplate.
     new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
     fetch: Fetch | None = None
+    #: The URL downloaded, when ``url`` is the canonical URL the page declares.
+    fetched_url: str | None = None
     _hashed: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property

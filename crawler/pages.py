@@ -45,8 +45,10 @@ def _header(response: Response, name: str) -> str | None:
 
 
 def page_from_response(
-    response: Response, incremental: Incremental, *, require_article: bool = False
+    response: Response, incremental: Incremental, url: str, *, require_article: bool = False
 ) -> Page | Skipped | Unchanged:
+    """The item for a page fetched, known by ``url`` (the response's URL
+    without tracking parameters)."""
     fetch = Fetch(
         etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"), body_hash=body_hash(response.body)
     )
@@ -58,9 +60,9 @@ def page_from_response(
     elif media_type in TEXT_TYPES:
         kind = "text"
     else:
-        return Skipped(response.url, "unsupported-type", f"the content type is {media_type or 'missing'}, not HTML or text")
+        return Skipped(url, "unsupported-type", f"the content type is {media_type or 'missing'}, not HTML or text")
     return Page(
-        url=response.url,
+        url=url,
         body=response.body,
         kind=kind,
         content_type=header,

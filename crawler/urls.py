@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 def host_of(url: str) -> str:
@@ -19,3 +21,23 @@ def is_web_url(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def without_tracking(url: str, names: Iterable[str]) -> str:
+    """``url`` without the query parameters that only say where a reader
+    came from (``utm_*``, ``fbclid``...: ``names``, ``*`` matching any
+    characters), so that one article has one URL. Other parameters keep
+    their order; a URL with none of these comes back unchanged."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    patterns = [name.lower() for name in names]
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not any(fnmatchcase(k.lower(), p) for p in patterns)]
+    if len(kept) == len(pairs):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def same_site(a: str, b: str) -> bool:
+    return host_of(a) == host_of(b) != ""

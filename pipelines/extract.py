@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from urllib.parse import urlsplit
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,7 @@ import trafilatura
 
 from crawler.bodies import Unreadable, unpack
 from crawler.items import Article, Page, Paragraph, Skipped
-from crawler.urls import host_of
+from crawler.urls import host_of, same_site
 from pipelines.decoding import decode
 from pipelines.stage import DocumentStage, Stats
 from pipelines.text import collapse, is_list_item
@@ -90,6 +91,15 @@ def split_paragraphs(text: str) -> list[str]:
         if current:
             paragraphs.append(collapse(" ".join(current)))
     return paragraphs
+
+
+def article_key(url: str, canonical: str | None) -> str:
+    """The URL an article is stored under: the canonical URL the page
+    declares when it is on the same site and is not the site's home page
+    (which some templates declare for every page), else the URL fetched."""
+    if canonical and same_site(canonical, url) and urlsplit(canonical).path not in ("", "/"):
+        return canonical
+    return url
 
 
 def detect_language(text: str, declared: str | None = None) -> str | None:
@@ -273,7 +283,8 @@ class Extractor:
             # Both give the day only; the page may say the time as well.
             published = with_time(published, declared_published(tree))
         article = Article(
-            url=page.url,
+            url=article_key(page.url, canonical),
+            fetched_url=page.url,
             kind="html",
             source=host_of(canonical) if canonical else page.source,
             paragraphs=[Paragraph(i, line) for i, line in enumerate(lines)],

@@ -117,7 +117,7 @@ class StorePipeline:
             article.language, article.sitename, article.text, article.text_hash(), article.duplicate_of, at, at,
             self.run_id, change,
         )  # fmt: skip
-        self._record_fetch(db, article.url, article.fetch, at)
+        self._record_fetch(db, article.fetched_url or article.url, article.fetch, at)
         index = CorpusIndex(db, self.config)
         stored = self.database.stored_article(article.url)
         article_id = stored.id if stored else None
@@ -141,7 +141,7 @@ class StorePipeline:
                     removal = Removal(holder.position, holder.text, "site-boilerplate", found.position, article_id)
                     self._insert_removals(db, holder.article_id, [removal])
                     self.database.count("sieve/dedup/retroactive_removals")
-        db.execute("DELETE FROM skipped WHERE url = ?", [article.url])
+        db.execute("DELETE FROM skipped WHERE url IN (?, ?)", [article.url, article.fetched_url or article.url])
         self.database.count("sieve/articles_stored")
         return ArticleRecord(
             id=article_id,
@@ -171,8 +171,9 @@ class StorePipeline:
     def _store_unchanged(self, db: sqlite_utils.Database, item: Unchanged) -> None:
         at = now()
         db.execute("UPDATE articles SET last_seen = ? WHERE url = ?", [at, item.url])
-        self._record_fetch(db, item.url, item.fetch, at)
-        db.execute("UPDATE fetches SET checked_at = ? WHERE url = ?", [at, item.url])
+        fetched = item.fetched_url or item.url
+        self._record_fetch(db, fetched, item.fetch, at)
+        db.execute("UPDATE fetches SET checked_at = ? WHERE url = ?", [at, fetched])
         self.database.count(f"sieve/unchanged/{item.why}")
 
     def _record_fetch(self, db: sqlite_utils.Database, url: str, fetch: Fetch | None, at: str) -> None:

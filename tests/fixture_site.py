@@ -16,7 +16,7 @@ import hashlib
 import html
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -238,6 +238,10 @@ ODD_PATHS = {
 OVERSIZE = 600_000
 
 
+#: A story without a canonical link of its own, also served as an AMP page.
+AMP_STORY = next(story for story in STORIES if not story.canonical)
+
+
 def build_site(base: str) -> dict[str, Resource]:
     news = [s for s in STORIES if s.path.startswith("/news/")]
     sport = [s for s in STORIES if s.path.startswith("/sport/")]
@@ -287,6 +291,9 @@ def build_site(base: str) -> dict[str, Resource]:
     for story in STORIES:
         extra = '<p>Read <a href="/download/annual-report">the annual report</a>.</p>' if story is STORIES[0] else ""
         site[story.path] = Resource(body=story_page(story, extra).encode())
+    # The AMP edition of a story (linked from nowhere) declares the story as its canonical URL.
+    amp = AMP_STORY
+    site[f"/amp{amp.path}"] = Resource(body=story_page(replace(amp, canonical=f"{base}{amp.path}")).encode())
     filler = "".join(f"<p>Archived story number {i}: nothing to see here, just filler text.</p>" for i in range(OVERSIZE // 70))
     site["/news/archive-full.html"] = Resource(body=_page("Archive", filler, og_type="website").encode())
     return site

@@ -41,7 +41,7 @@ def failure(exc: Exception, url: str = FAILED_URL) -> Failure:
 
 def test_html_response_is_an_html_page_from_its_host(incremental):
     headers = {"Content-Type": "text/html; charset=utf-8", "ETag": '"v1"'}
-    page = page_from_response(HtmlResponse(URL, body=HTML, headers=headers, request=Request(URL)), incremental)
+    page = page_from_response(HtmlResponse(URL, body=HTML, headers=headers, request=Request(URL)), incremental, URL)
     assert isinstance(page, Page)
     assert (page.kind, page.source) == ("html", "gazette.example")
     assert page.content_type == "text/html; charset=utf-8"
@@ -52,20 +52,20 @@ def test_html_response_is_an_html_page_from_its_host(incremental):
 def test_plain_text_response_is_a_text_page(incremental):
     url = "https://gazette.example/news/library.txt"
     response = TextResponse(url, body=b"Library reopens.", headers={"Content-Type": "text/plain"}, request=Request(url))
-    page = page_from_response(response, incremental, require_article=True)
+    page = page_from_response(response, incremental, URL, require_article=True)
     assert (page.kind, page.require_article) == ("text", True)
 
 
 def test_pdf_response_is_skipped_as_unsupported(incremental):
     headers = {"Content-Type": "application/pdf"}
-    item = page_from_response(Response(URL, body=b"%PDF-1.7", headers=headers, request=Request(URL)), incremental)
+    item = page_from_response(Response(URL, body=b"%PDF-1.7", headers=headers, request=Request(URL)), incremental, URL)
     assert isinstance(item, Skipped)
     assert item.reason == "unsupported-type"
     assert "application/pdf" in item.detail
 
 
 def test_response_without_content_type_is_skipped(incremental):
-    item = page_from_response(Response(URL, body=HTML, request=Request(URL)), incremental)
+    item = page_from_response(Response(URL, body=HTML, request=Request(URL)), incremental, URL)
     assert isinstance(item, Skipped)
     assert item.reason == "unsupported-type"
     assert "missing" in item.detail

@@ -237,3 +237,31 @@ def test_reader_polling_while_two_crawls_write_ends_with_every_change(tmp_path):
     rewritten = read_rows(db, "SELECT count(*) FROM removed WHERE reason = 'site-boilerplate' AND article_id < 3")[0][0]
     assert rewritten >= 1  # earlier articles were rewritten retroactively, and the reader has their new text
     assert read_rows(db, "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL")[0][0] >= 5
+
+
+# --- one article, one row ---------------------------------------------------------
+
+
+def test_one_article_under_several_urls_is_one_row(site, tmp_path):
+    from tests.fixture_site import AMP_STORY
+
+    story = f"{site.base}{AMP_STORY.path}"
+    (tmp_path / "urls.txt").write_text(
+        f"{story}?utm_source=rss&utm_medium=feed\n{story}?fbclid=IwAR0abc\n{site.base}/amp{AMP_STORY.path}\n"
+    )
+    db = tmp_path / "sieve.db"
+    result = scrapy_crawl("urls", db=db, args={"path": str(tmp_path / "urls.txt")}, settings=FAST_WEB)
+    assert result.returncode == 0, result.stderr
+    assert [tuple(row) for row in read_rows(db, "SELECT url, duplicate_of FROM articles")] == [(story, None)]
+    assert read_rows(db, "SELECT count(*) FROM skipped")[0][0] == 0
+    assert "utm_source" not in "".join(site.paths_requested())
+
+
+def test_canonical_on_another_site_does_not_become_the_key(site, tmp_path):
+    from tests.fixture_site import STORIES
+
+    story = next(s for s in STORIES if s.canonical)
+    (tmp_path / "urls.txt").write_text(f"{site.base}{story.path}\n")
+    db = tmp_path / "sieve.db"
+    assert scrapy_crawl("urls", db=db, args={"path": str(tmp_path / "urls.txt")}, settings=FAST_WEB).returncode == 0
+    assert [row["url"] for row in read_rows(db, "SELECT url FROM articles")] == [f"{site.base}{story.path}"]

@@ -22,7 +22,7 @@ SEED = "sieve_seed"
 from crawler.items import Page, Skipped, Unchanged
 from crawler.listings import Entry
 from crawler.pages import page_from_response, skipped_from_failure
-from crawler.urls import is_web_url
+from crawler.urls import is_web_url, without_tracking
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -96,10 +96,15 @@ class WebSpider(SieveSpider):
         return spider
 
     def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged]:
-        yield page_from_response(response, self.incremental, require_article=self.require_article)
+        yield page_from_response(response, self.incremental, self.key_url(response.url), require_article=self.require_article)
+
+    def key_url(self, url: str) -> str:
+        """``url`` without its tracking parameters: what pages are fetched
+        and stored under."""
+        return without_tracking(url, self.settings.getlist("SIEVE_TRACKING_PARAMETERS"))
 
     def page_request(self, url: str, meta: dict[str, Any] | None = None) -> Request:
-        return Request(url, callback=self.parse_page, errback=self.skip, meta=meta or {PAGE: True})
+        return Request(self.key_url(url), callback=self.parse_page, errback=self.skip, meta=meta or {PAGE: True})
 
     def skip(self, failure: Failure) -> Iterator[Skipped]:
         skipped = skipped_from_failure(failure, self.settings.getint("SIEVE_MAX_BYTES"))
@@ -128,7 +133,7 @@ class WebSpider(SieveSpider):
                 yield Skipped(entry.url, "bad-url", "not an http or https URL")
             elif max_length and len(entry.url) > max_length:
                 yield Skipped(entry.url, "url-too-long", f"{len(entry.url)} characters, more than URLLENGTH_LIMIT ({max_length})")
-            elif unchanged := self.incremental.unchanged_entry(entry.url, entry.date):
+            elif unchanged := self.incremental.unchanged_entry(self.key_url(entry.url), entry.date):
                 yield unchanged
             else:
                 yield self.page_request(entry.url)

@@ -74,7 +74,7 @@ class SiteSpider(WebSpider):
         yield self.page_request(self.start_url, meta={PAGE: True, SEED: True})
 
     def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged | Request]:
-        item = page_from_response(response, self.incremental, require_article=True)
+        item = page_from_response(response, self.incremental, self.key_url(response.url), require_article=True)
         yield self.dead_seed(item) if isinstance(item, Skipped) and response.meta.get(SEED) else item
         # A 304 has no body to read links from, nor has a non-HTML response.
         if isinstance(item, Skipped) or response.status == 304 or response.meta.get("depth", 0) >= self.depth:
