@@ -97,7 +97,7 @@ class Progress:
             eta = f"{left / rate:.0f} s left" if rate else "time left unknown"
             of_total = f" of {total} ({self.done / total:.0%}, {eta})"
         logger.info(
-            "Progress: %d documents done%s; %d stored, %d unchanged, %d skipped; %.1f documents/s",
+            "Progress: %d documents done%s; committed: %d stored, %d unchanged, %d skipped; %.1f documents/s",
             self.done,
             of_total,
             stats.get("sieve/articles_stored", 0),
