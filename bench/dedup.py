@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 import scipy.sparse  # noqa: E402
 import xxhash  # noqa: E402
 from scrapy import Spider  # noqa: E402
+from scrapy.exceptions import DropItem  # noqa: E402
 from scrapy.utils.test import get_crawler  # noqa: E402
 
 import settings as project_settings  # noqa: E402
@@ -206,10 +207,18 @@ class Stages:
         self.shared.open()
 
     def process(self, item):
+        """The store stage's record of what it stored; None for a document it
+        only recorded (skipped or unchanged: it drops those)."""
         for n, stage in enumerate(self.stages):
             started = time.perf_counter()
-            item = stage.process_item(item)
-            self.seconds[n] += time.perf_counter() - started
+            try:
+                item = stage.process_item(item)
+            except DropItem:
+                item = None
+            finally:
+                self.seconds[n] += time.perf_counter() - started
+            if item is None:
+                break
         # What the item_scraped signal does in a crawl: count towards the batch.
         self.shared.document_done()
         return item
