@@ -122,6 +122,8 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_INCREMENTAL": boolean,
     "SIEVE_PROGRESS_INTERVAL": number(0),
     "SIEVE_TRACKING_PARAMETERS": names,
+    "SIEVE_REDIS_URL": text,
+    "SIEVE_CLUSTER_IDLE_SECONDS": number(0),
 }
 
 
@@ -136,6 +138,11 @@ def check_settings(settings: BaseSettings) -> None:
         except ValueError as exc:
             raise SettingError(f"{name} takes {exc}, not {value!r}") from None
     patterns_setting(settings)
+    if settings.get("SIEVE_REDIS_URL"):
+        try:
+            import scrapy_redis  # noqa: F401
+        except ImportError:
+            raise SettingError("SIEVE_REDIS_URL needs scrapy-redis: pip install -r requirements-cluster.txt") from None
 
 
 class SettingsCheck:

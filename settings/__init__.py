@@ -29,6 +29,7 @@ EXTENSIONS = {
     "crawler.incremental.Incremental": 110,
     "crawler.runs.RunRecord": 120,
     "crawler.progress.Progress": 130,
+    "crawler.cluster.SharedFrontierIdle": 140,
 }
 
 # A response yields one page (and, for site crawls, links): Scrapy starts
@@ -138,6 +139,13 @@ SIEVE_DB_BUSY_TIMEOUT = 60.0
 
 #: A progress line this often, in seconds, while a crawl runs; 0: none.
 SIEVE_PROGRESS_INTERVAL = 10.0
+
+#: A Redis or Valkey URL (redis://host:6379/0): crawler processes share one
+#: frontier there (pip install -r requirements-cluster.txt). Empty: none.
+SIEVE_REDIS_URL = ""
+#: With a shared frontier, a crawler whose queue is empty waits this long
+#: for other crawlers to add requests before it closes.
+SIEVE_CLUSTER_IDLE_SECONDS = 10.0
 
 #: Incremental runs: conditional requests for stored articles, and no
 #: reprocessing of documents that have not changed since the last run.

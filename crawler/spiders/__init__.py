@@ -13,6 +13,7 @@ from scrapy import Request
 from scrapy.settings import BaseSettings
 
 from crawler import __version__
+from crawler.cluster import use_shared_frontier
 from crawler.errors import SpiderArgumentError
 from crawler.incremental import PAGE, Incremental
 
@@ -51,6 +52,7 @@ class SieveSpider(scrapy.Spider):
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
+        use_shared_frontier(settings)
         # A User-Agent naming Sieve and whoever runs it, unless one was set.
         if settings.getpriority("USER_AGENT") == 0:
             contact = settings.get("SIEVE_CONTACT", "").strip()
