@@ -2,6 +2,7 @@
 when the crawl starts, before anything is opened or fetched, and a wrong one
 is one line naming it and what it takes (exit status 2). So is a
 ``SIEVE_*`` name Sieve does not know (a typo would otherwise be ignored).
+With ``SIEVE_REDIS_URL``, its server must answer (one line, exit status 1).
 
 :data:`CHECKS` is the one list of what each setting takes; its default is in
 ``settings/``, its meaning in ``docs/settings.md``.
@@ -14,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from crawler.errors import SettingError
+from crawler.errors import SettingError, SieveError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -139,10 +140,21 @@ def check_settings(settings: BaseSettings) -> None:
             raise SettingError(f"{name} takes {exc}, not {value!r}") from None
     patterns_setting(settings)
     if settings.get("SIEVE_REDIS_URL"):
-        try:
-            import scrapy_redis  # noqa: F401
-        except ImportError:
-            raise SettingError("SIEVE_REDIS_URL needs scrapy-redis: pip install -r requirements-cluster.txt") from None
+        check_redis(settings.get("SIEVE_REDIS_URL"))
+
+
+def check_redis(url: str) -> None:
+    """The shared frontier's server answers; else one line, before the
+    engine starts (past that point Scrapy reports it as a traceback)."""
+    try:
+        import redis
+        import scrapy_redis  # noqa: F401
+    except ImportError:
+        raise SettingError("SIEVE_REDIS_URL needs scrapy-redis: pip install -r requirements-cluster.txt") from None
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5).ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise SieveError(f"cannot reach the shared frontier at SIEVE_REDIS_URL ({url}): {exc}") from None
 
 
 class SettingsCheck:

@@ -106,3 +106,13 @@ def test_idle_crawler_waits_for_the_others_before_it_closes():
     idle.busy()
     assert idle.idle_since is None
     SharedFrontierIdle(crawler=None, idle_seconds=0).spider_idle()  # closes: no exception
+
+
+def test_unreachable_redis_is_a_one_line_error_and_exit_status_1(tmp_path):
+    result = scrapy_crawl(
+        "site", db=tmp_path / "sieve.db", args={"url": "http://127.0.0.1:9/"}, settings={"SIEVE_REDIS_URL": "redis://127.0.0.1:9/0"}
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("scrapy crawl site: cannot reach the shared frontier at SIEVE_REDIS_URL (redis://127.0.0.1:9/0)")
+    assert "Traceback" not in result.stderr
