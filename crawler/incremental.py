@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 
-from crawler.database import Database, PreviousFetch
+from crawler.database import Database, PreviousFetch, StoredArticle
 from crawler.items import Fetch, Unchanged
 
 if TYPE_CHECKING:
@@ -94,15 +94,12 @@ class Incremental:
             return None
         return self.database.previous_fetch(url)
 
-    def unchanged_response(
-        self, response: Response, fetch: Fetch, previous: PreviousFetch | None = None
-    ) -> Unchanged | None:
+    def unchanged_response(self, response: Response, fetch: Fetch) -> Unchanged | None:
         """``not-modified`` for a 304, ``same-body`` for the body last downloaded."""
         if response.status == 304:
             return Unchanged(response.url, "not-modified")
-        if previous is None:
-            # The middleware has looked it up already for page requests.
-            previous = response.meta[PREVIOUS] if PREVIOUS in response.meta else self.previous_fetch(response.url)
+        # The middleware has looked it up already for page requests.
+        previous = response.meta[PREVIOUS] if PREVIOUS in response.meta else self.previous_fetch(response.url)
         if previous is not None and previous.fetch.body_hash == fetch.body_hash:
             return Unchanged(response.url, "same-body", fetch)
         return None
@@ -124,11 +121,9 @@ class Incremental:
             return Unchanged(url, "same-file")
         return None
 
-    def unchanged_text(self, article: Article) -> Unchanged | None:
-        """``same-text`` for an article whose text is the one stored."""
-        if self.database is None:
-            return None
-        stored = self.database.stored_article(article.url)
+    def unchanged_text(self, article: Article, stored: StoredArticle | None) -> Unchanged | None:
+        """``same-text`` for an article whose text is ``stored``'s, the row
+        the caller has already looked up for its own use."""
         if stored is not None and stored.content_hash == article.text_hash():
             return Unchanged(article.url, "same-text", article.fetch, article.fetched_url)
         return None

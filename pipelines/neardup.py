@@ -93,10 +93,10 @@ class CrossDedupPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        if unchanged := self.incremental.unchanged_text(item):
+        stored = self.database.stored_article(item.url)
+        if unchanged := self.incremental.unchanged_text(item, stored):
             return unchanged
         index = CorpusIndex(self.database.begin(), self.config)
-        stored = self.database.stored_article(item.url)
         own_id = stored.id if stored else None
         if not item.paragraph_keys:  # the repeat stage did not run
             item.paragraph_keys = {p.position: self.config.paragraph_keys(p.text, item.source) for p in item.paragraphs}

@@ -106,7 +106,8 @@ class StorePipeline:
     )
 
     def _store_article(self, db: sqlite_utils.Database, article: Article) -> ArticleRecord | None:
-        if not article.new_boilerplate and (unchanged := self.incremental.unchanged_text(article)):
+        stored = self.database.stored_article(article.url)
+        if not article.new_boilerplate and (unchanged := self.incremental.unchanged_text(article, stored)):
             # The page changed, the article did not: nothing to rewrite.
             self._store_unchanged(db, unchanged)
             return None
@@ -119,7 +120,6 @@ class StorePipeline:
         )  # fmt: skip
         self._record_fetch(db, article.fetched_url or article.url, article.fetch, at)
         index = CorpusIndex(db, self.config)
-        stored = self.database.stored_article(article.url)
         article_id = stored.id if stored else None
         if article_id is not None:
             db.execute(self.UPDATE_ARTICLE, [*values, article_id])

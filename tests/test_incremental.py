@@ -112,14 +112,15 @@ def test_article_with_stored_text_is_same_text(incremental, fresh_db):
     store_text(fresh_db, TEXT)
     item = article(TEXT)
     item.fetch = Fetch(body_hash="new-page")
-    unchanged = incremental.unchanged_text(item)
+    unchanged = incremental.unchanged_text(item, fresh_db.stored_article(item.url))
     assert unchanged.why == "same-text"
     assert unchanged.fetch is item.fetch
 
 
 def test_article_with_edited_text_is_not_same_text(incremental, fresh_db):
     store_text(fresh_db, TEXT)
-    assert incremental.unchanged_text(article([TEXT[0], TEXT[1].replace("sixty", "seventy")])) is None
+    edited = article([TEXT[0], TEXT[1].replace("sixty", "seventy")])
+    assert incremental.unchanged_text(edited, fresh_db.stored_article(edited.url)) is None
 
 
 def test_disabled_never_finds_fetch_level_unchanged(disabled, fresh_db):
@@ -134,4 +135,5 @@ def test_disabled_never_finds_fetch_level_unchanged(disabled, fresh_db):
 
 def test_disabled_still_finds_same_text(disabled, fresh_db):
     store_text(fresh_db, TEXT)
-    assert disabled.unchanged_text(article(TEXT)).why == "same-text"
+    item = article(TEXT)
+    assert disabled.unchanged_text(item, fresh_db.stored_article(item.url)).why == "same-text"
