@@ -13,7 +13,6 @@ peak resident memory of the crawl's process and of its whole process tree
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from crawler.progress import tree_rss_bytes  # noqa: E402
 from tests.hostile_site import HostileServer  # noqa: E402
 
 
@@ -32,24 +32,6 @@ def rss_kb(pid: int) -> int:
             return next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
     except OSError:
         return 0
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and its descendants."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            parents.setdefault(parent, []).append(int(entry))
-    found, stack = [], [pid]
-    while stack:
-        found.append(stack.pop())
-        stack += parents.get(found[-1], [])
-    return found
 
 
 def crawl(server: HostileServer, links: int, limit: int, seconds: int) -> dict[str, float | None]:
@@ -67,7 +49,7 @@ def crawl(server: HostileServer, links: int, limit: int, seconds: int) -> dict[s
         first: float | None = None
         while process.poll() is None:
             main = max(main, rss_kb(process.pid))
-            whole = max(whole, sum(rss_kb(pid) for pid in tree(process.pid)))
+            whole = max(whole, tree_rss_bytes(process.pid) // 1024)
             if first is None and len(server.requested("/link/")) > before:
                 first = time.monotonic() - started
             time.sleep(0.2)

@@ -27,28 +27,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from crawler.progress import tree_rss_bytes  # noqa: E402
 DATA = REPO.parent / "shared" / "bench" / "article-extraction" / "html"
 BARE_LOOP = """
 import sys, pathlib, trafilatura
 for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.html")):
     trafilatura.extract(path.read_text(encoding="utf-8", errors="replace"))
 """
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            with open(f"/proc/{current}/statm") as statm:
-                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(child) for child in children.read().split())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
 
 
 def run(command: list[str]) -> tuple[float, int, str]:
@@ -60,7 +47,7 @@ def run(command: list[str]) -> tuple[float, int, str]:
     def sample() -> None:
         nonlocal peak
         while process.poll() is None:
-            peak = max(peak, tree_rss(process.pid))
+            peak = max(peak, tree_rss_bytes(process.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)

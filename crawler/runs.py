@@ -46,6 +46,11 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def sum_counters(stats: dict[str, Any], prefix: str) -> int:
+    """The total of the counters under ``prefix`` (``sieve/skipped/`` and the like)."""
+    return sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
+
+
 def run_status(stats: dict[str, Any], reason: str) -> str:
     """``finished``, ``failed``, or the reason the crawl closed otherwise."""
     if any(stats.get(counter) for counter in ERROR_COUNTERS):
@@ -149,7 +154,7 @@ class RunRecord:
             stored - updated,
             updated,
             stats.get("sieve/dedup/near_duplicates", 0),
-            sum(v for k, v in stats.items() if k.startswith("sieve/unchanged/")),
-            sum(v for k, v in stats.items() if k.startswith("sieve/skipped/")),
-            sum(v for k, v in stats.items() if k.startswith("sieve/paragraphs_removed/")),
+            sum_counters(stats, "sieve/unchanged/"),
+            sum_counters(stats, "sieve/skipped/"),
+            sum_counters(stats, "sieve/paragraphs_removed/"),
         )

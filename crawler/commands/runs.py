@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrapy.commands import ScrapyCommand
 
 from crawler.commands import format_table, open_existing_database
+from crawler.runs import sum_counters
 
 if TYPE_CHECKING:
     import argparse
@@ -19,10 +20,6 @@ def _seconds(started: str | None, finished: str | None) -> str:
         return ""
     delta = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
     return f"{delta.total_seconds():.0f}s"
-
-
-def _sum(stats: dict[str, Any], prefix: str) -> int:
-    return sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
 
 
 class Command(ScrapyCommand):
@@ -57,10 +54,10 @@ class Command(ScrapyCommand):
                     started,
                     _seconds(started, finished),
                     counters.get("sieve/articles_stored", ""),
-                    _sum(counters, "sieve/unchanged/") if stats else "",
+                    sum_counters(counters, "sieve/unchanged/") if stats else "",
                     counters.get("sieve/dedup/near_duplicates", "") if stats else "",
-                    _sum(counters, "sieve/skipped/") if stats else "",
-                    _sum(counters, "sieve/paragraphs_removed/") if stats else "",
+                    sum_counters(counters, "sieve/skipped/") if stats else "",
+                    sum_counters(counters, "sieve/paragraphs_removed/") if stats else "",
                     " ".join(f"{k}={v}" for k, v in json.loads(run_args or "{}").items() if v is not None),
                 ]
             )
