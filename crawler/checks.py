@@ -92,9 +92,10 @@ def patterns_setting(settings: BaseSettings) -> list[str]:
 
 def _is_int(value: Any) -> bool:
     try:
-        return float(value) == int(str(value).strip())
-    except (TypeError, ValueError):
-        return isinstance(value, int)
+        int(str(value).strip())
+    except ValueError:
+        return False
+    return True
 
 
 FRACTION = number(0, above=True, maximum=1)

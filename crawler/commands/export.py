@@ -65,15 +65,8 @@ def read_cursor(path: str) -> int:
 
 def write_cursor(path: str, value: int) -> None:
     """Replace the cursor file at once: a reader killed midway keeps the old mark."""
-    target = Path(path)
-    partial = target.with_name(f"{target.name}.partial")
-    try:
-        partial.write_text(f"{value}\n", encoding="utf-8")
-        os.replace(partial, target)
-    except OSError as exc:
-        raise UsageError(f"--cursor-file {path}: cannot write it: {exc.strerror or exc}", print_help=False) from None
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_file(path, "--cursor-file") as stream:
+        stream.write(f"{value}\n")
 
 
 def output_format(opts: argparse.Namespace) -> str:
@@ -86,23 +79,30 @@ def output_format(opts: argparse.Namespace) -> str:
 
 @contextmanager
 def output(path: str | None) -> Iterator[TextIO]:
-    """Standard output, or a file that appears only once it is complete;
-    a file that cannot be written is one line (exit 2) and leaves nothing."""
+    """Standard output, or (``-o``) a file as :func:`atomic_file` writes it."""
     if not path or path == "-":
         yield sys.stdout
         return
+    with atomic_file(path, "-o") as stream:
+        yield stream
+
+
+@contextmanager
+def atomic_file(path: str, option: str) -> Iterator[TextIO]:
+    """A file that appears only once it is complete; one that cannot be
+    written is one line naming ``option`` (exit 2) and leaves nothing."""
     target = Path(path)
     if target.is_dir():
-        raise UsageError(f"-o {path}: is a folder", print_help=False)
+        raise UsageError(f"{option} {path}: is a folder", print_help=False)
     if not target.parent.is_dir():
-        raise UsageError(f"-o {path}: no such folder: {target.parent}", print_help=False)
+        raise UsageError(f"{option} {path}: no such folder: {target.parent}", print_help=False)
     partial = target.with_name(f"{target.name}.partial")
     try:
         with partial.open("w", encoding="utf-8", newline="") as stream:
             yield stream
         os.replace(partial, target)
     except OSError as exc:
-        raise UsageError(f"-o {path}: cannot write it: {exc.strerror or exc}", print_help=False) from None
+        raise UsageError(f"{option} {path}: cannot write it: {exc.strerror or exc}", print_help=False) from None
     finally:
         partial.unlink(missing_ok=True)
 
