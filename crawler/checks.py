@@ -126,6 +126,7 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_TRACKING_PARAMETERS": names,
     "SIEVE_REDIS_URL": text,
     "SIEVE_CLUSTER_IDLE_SECONDS": number(0),
+    "SIEVE_STREAM_MAX_BACKLOG": whole(1),
 }
 
 
@@ -145,7 +146,7 @@ def check_settings(settings: BaseSettings) -> None:
 
 
 def check_redis(url: str) -> None:
-    """The shared frontier's server answers; else one line, before the
+    """The cluster's Redis server answers; else one line, before the
     engine starts (past that point Scrapy reports it as a traceback)."""
     try:
         import redis
@@ -155,7 +156,7 @@ def check_redis(url: str) -> None:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5).ping()
     except (redis.RedisError, ValueError) as exc:
-        raise SieveError(f"cannot reach the shared frontier at SIEVE_REDIS_URL ({url}): {exc}") from None
+        raise SieveError(f"cannot reach Redis at SIEVE_REDIS_URL ({url}): {exc}") from None
 
 
 class SettingsCheck:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 from collections import Counter
@@ -387,6 +388,8 @@ class Database:
         self.pending_counts: Counter[str] = Counter()
         self.flush_timer: asyncio.TimerHandle | None = None
         self.failure: str | None = None
+        #: False when the crawl commits by itself (:meth:`hold_commits`).
+        self.auto_commit = True
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -423,9 +426,14 @@ class Database:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 loop = None
-            if loop is not None:
+            if loop is not None and self.auto_commit:
                 self.flush_timer = loop.call_later(self.flush_seconds, self._commit_quietly)
         return db
+
+    def hold_commits(self) -> None:
+        """Commit only when :meth:`commit` is called: the cluster writer
+        commits each batch together with its place in the stream."""
+        self.auto_commit = False
 
     def count(self, key: str, count: int = 1) -> None:
         """Count something written in the open transaction, once committed."""
@@ -434,7 +442,7 @@ class Database:
     def document_done(self, *args: Any, **kwargs: Any) -> None:
         """One more document has left the pipeline (a signal handler)."""
         self.pending += 1
-        if self.pending >= self.batch_size:
+        if self.auto_commit and self.pending >= self.batch_size:
             self._commit_quietly()
 
     def commit(self) -> None:
@@ -497,18 +505,29 @@ class Database:
 
     def previous_fetch(self, url: str) -> PreviousFetch | None:
         """How ``url`` was when last downloaded, if it was."""
-        row = (
-            self.open()
-            .execute(
-                """SELECT f.etag, f.last_modified, f.body_hash, f.fetched_at, a.id IS NOT NULL
-                   FROM fetches f LEFT JOIN articles a ON a.url = f.url WHERE f.url = ?""",
-                [url],
-            )
-            .fetchone()
+        return self.previous_fetches([url]).get(url)
+
+    def previous_fetches(self, urls: list[str] | None = None) -> dict[str, PreviousFetch]:
+        """:meth:`previous_fetch` of each of ``urls`` that has one (None: all)."""
+        query = """SELECT f.url, f.etag, f.last_modified, f.body_hash, f.fetched_at, a.id IS NOT NULL
+                   FROM fetches f LEFT JOIN articles a ON a.url = f.url"""
+        db = self.open()
+        if urls is None:
+            rows = db.execute(query)
+        else:
+            where = "f.url = ?" if len(urls) == 1 else "f.url IN (SELECT value FROM json_each(?))"
+            rows = db.execute(f"{query} WHERE {where}", urls if len(urls) == 1 else [json.dumps(urls)])
+        return {row[0]: PreviousFetch(Fetch(row[1], row[2], row[3]), row[4], bool(row[5])) for row in rows}
+
+    def meta(self, key: str) -> str | None:
+        row = self.open().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a ``meta`` value in the open write transaction."""
+        self.begin().execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
         )
-        if row is None:
-            return None
-        return PreviousFetch(Fetch(row[0], row[1], row[2]), row[3], bool(row[4]))
 
     def stored_article(self, url: str) -> StoredArticle | None:
         row = self.open().execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()

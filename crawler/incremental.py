@@ -16,7 +16,9 @@ spiders, the middleware and the pipeline stages ask it:
 - an article whose text is the one stored (the page changed, its article did
   not) is ``same-text``.
 
-The first four need ``SIEVE_INCREMENTAL`` (on by default); ``same-text`` is
+Cluster crawlers, which have no database, ask the writer's copy of its
+fetches in Redis (:class:`crawler.stream.FetchMirror`). The first four
+need ``SIEVE_INCREMENTAL`` (on by default); ``same-text`` is
 always checked, since rewriting an identical article would only lose its
 ``changed_at``. Each becomes an :class:`~crawler.items.Unchanged` item,
 which only moves the article's ``last_seen``.
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from crawler.items import Article
+    from crawler.stream import FetchMirror
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +65,28 @@ def file_version(size: int, mtime_ns: int) -> str:
 
 
 class Incremental:
-    def __init__(self, enabled: bool, database: Database | None = None, crawler: Crawler | None = None):
+    def __init__(
+        self,
+        enabled: bool,
+        database: Database | None = None,
+        crawler: Crawler | None = None,
+        mirror: FetchMirror | None = None,
+    ):
         self.enabled = enabled
         self._database = database
         self._crawler = crawler
+        self.mirror = mirror
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.settings.getbool("SIEVE_INCREMENTAL"), crawler=crawler)
+        settings = crawler.settings
+        mirror = None
+        if settings.get("SIEVE_REDIS_URL") and not settings.get("SIEVE_DB"):
+            # A cluster crawler: the writer keeps a copy of its database's fetches in Redis.
+            from crawler.stream import FetchMirror
+
+            mirror = FetchMirror.from_url(settings.get("SIEVE_REDIS_URL"))
+        return cls(settings.getbool("SIEVE_INCREMENTAL"), crawler=crawler, mirror=mirror)
 
     @classmethod
     def of(cls, crawler: Crawler) -> Incremental:
@@ -90,9 +107,11 @@ class Incremental:
     def previous_fetch(self, url: str) -> PreviousFetch | None:
         """The last download of ``url``, or None when there was none or
         ``SIEVE_INCREMENTAL`` is off."""
-        if not self.enabled or self.database is None:
+        if not self.enabled:
             return None
-        return self.database.previous_fetch(url)
+        if self.mirror is not None:
+            return self.mirror.get(url)
+        return self.database.previous_fetch(url) if self.database is not None else None
 
     def unchanged_response(self, response: Response, fetch: Fetch) -> Unchanged | None:
         """``not-modified`` for a 304, ``same-body`` for the body last downloaded."""

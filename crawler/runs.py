@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ERROR_COUNTERS = ("spider_exceptions/count", "sieve/errors/pipeline", "sieve/errors/database", "sieve/seeds/dead")
+ERROR_COUNTERS = (
+    "spider_exceptions/count", "sieve/errors/pipeline", "sieve/errors/database", "sieve/seeds/dead",
+    "sieve/stream/unreadable",
+)  # fmt: skip
 
 
 def _process_alive(pid: int) -> bool:
@@ -143,6 +146,9 @@ class RunRecord:
             self.error = self.error or self.database.failure
 
     def _log_summary(self, stats: dict[str, Any]) -> None:
+        if "sieve/stream/sent" in stats:
+            logger.info("Sieve cluster crawler %s: %d documents sent to the writer", self.status, stats["sieve/stream/sent"])
+            return
         where = f"run {self.run_id} ({self.database.path})" if self.run_id is not None else "run without a database"
         stored = stats.get("sieve/articles_stored", 0)
         updated = stats.get("sieve/articles_updated", 0)

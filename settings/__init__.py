@@ -64,6 +64,9 @@ COOKIES_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # First of all: fetched content never makes Sieve read local files.
     "crawler.guards.WebOnlyMiddleware": 50,
+    # Scrapy's, mended (see its docstring), in Scrapy's place.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.guards.RobotsTxtMiddleware": 100,
     # Before the retry and redirect middlewares (550, 600), after robots.txt.
     "crawler.incremental.ConditionalRequestMiddleware": 500,
     # Sees redirects before Scrapy's redirect middleware follows them.
@@ -144,8 +147,11 @@ SIEVE_PROGRESS_INTERVAL = 10.0
 #: frontier there (pip install -r requirements-cluster.txt). Empty: none.
 SIEVE_REDIS_URL = ""
 #: With a shared frontier, a crawler whose queue is empty waits this long
-#: for other crawlers to add requests before it closes.
+#: for other crawlers to add requests before it closes; so does the writer
+#: (scrapy crawl stream) whose stream is empty, unless -a keep_running=true.
 SIEVE_CLUSTER_IDLE_SECONDS = 10.0
+#: Cluster crawlers pause when this many documents wait for the writer.
+SIEVE_STREAM_MAX_BACKLOG = 10000
 
 #: Incremental runs: conditional requests for stored articles, and no
 #: reprocessing of documents that have not changed since the last run.

@@ -131,6 +131,17 @@ def site():
     server.stop()
 
 
+@pytest.fixture
+def fresh_site():
+    """The fixture site, its request log for this test alone."""
+    from tests.fixture_site import SiteServer
+
+    server = SiteServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 #: Settings for crawling the local fixture site quickly: no politeness delays.
 FAST_WEB = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "SIEVE_MAX_BYTES": "200000", "SIEVE_CONTACT": "tests@sieve.invalid"}
 

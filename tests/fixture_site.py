@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import html
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -326,6 +327,11 @@ class SiteServer(LoopbackServer):
         super().__init__(_Handler)
         self.resources = builder(self.base)
         self.log: list[tuple[str, str, dict[str, str]]] = []
+        #: Seconds each answer takes, and the most requests answered at once
+        #: (robots.txt aside), to see a crawl's concurrency from the server.
+        self.delay = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def paths_requested(self) -> list[str]:
         with self.lock:
@@ -339,8 +345,21 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        with self.server.lock:
-            self.server.log.append(("GET", self.path, dict(self.headers.items())))
+        server = self.server
+        with server.lock:
+            server.log.append(("GET", self.path, dict(self.headers.items())))
+            counted = self.path != "/robots.txt"
+            server.in_flight += counted
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        try:
+            if server.delay:
+                time.sleep(server.delay)
+            self._answer()
+        finally:
+            with server.lock:
+                server.in_flight -= counted
+
+    def _answer(self) -> None:
         path = self.path.split("?", 1)[0]
         resource = self.server.resources.get(path)
         if resource is None:

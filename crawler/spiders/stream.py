@@ -1,0 +1,200 @@
+"""The ``stream`` spider: the writer of a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+
+from crawler.cluster import use_writer_stages
+from crawler.database import Database
+from crawler.errors import SpiderArgumentError
+from crawler.spiders import SieveSpider
+from crawler.stream import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode, entry_id
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+#: Where entries the writer cannot read are kept, for a human to look at.
+UNREADABLE_KEY = f"{STREAM_KEY}:unreadable"
+#: ``meta`` key: the id of the last stream entry whose effects are committed.
+APPLIED = "stream_applied"
+
+
+class StreamSpider(SieveSpider):
+    """The writer of a cluster: dedups and stores the documents that cluster
+    crawlers (``SIEVE_REDIS_URL``) send to the document stream, into
+    ``SIEVE_DB``. Run exactly one, on the machine that holds the database.
+
+    Arguments (``-a name=value``):
+
+    ``keep_running``
+        ``true``: wait for documents until stopped (a service). By default
+        the writer stops once the stream has been empty for
+        ``SIEVE_CLUSTER_IDLE_SECONDS`` (a scheduled run).
+
+    Entries are read with a consumer group, ``SIEVE_STORE_BATCH`` at a time.
+    Each batch runs through the dedup and storage stages and is committed
+    together with the id of its last entry; only then are its entries
+    acknowledged and deleted from the stream. On start, the writer claims
+    what a writer that died left pending; entries at or below the committed
+    id were applied already and are only acknowledged.
+    """
+
+    name = "stream"
+    cluster_crawler = False
+
+    def __init__(self, keep_running: str = "false", **kwargs: Any):
+        super().__init__(keep_running=keep_running, **kwargs)
+        if keep_running.lower() not in ("true", "false"):
+            raise SpiderArgumentError(f"keep_running takes true or false, not {keep_running!r}")
+        self.keep_running = keep_running.lower() == "true"
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self.in_flight = 0
+        self.batch_done: asyncio.Future[None] | None = None
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        use_writer_stages(settings)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        if not crawler.settings.get("SIEVE_REDIS_URL"):
+            raise SpiderArgumentError("the stream spider reads the cluster's stream: set SIEVE_REDIS_URL")
+        if not crawler.settings.get("SIEVE_DB"):
+            raise SpiderArgumentError("the stream spider writes to SIEVE_DB, which is empty")
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider.document_done, signal=signal)
+        return spider
+
+    def document_done(self, *args: Any, **kwargs: Any) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0 and self.batch_done is not None and not self.batch_done.done():
+            self.batch_done.set_result(None)
+
+    async def start(self) -> AsyncIterator[Any]:
+        import redis.asyncio
+
+        settings = self.settings
+        database = self.crawler.get_extension(Database)
+        database.hold_commits()
+        client = redis.asyncio.Redis.from_url(settings.get("SIEVE_REDIS_URL"))
+        mirror = FetchMirror.from_url(settings.get("SIEVE_REDIS_URL"))
+        batch = settings.getint("SIEVE_STORE_BATCH")
+        idle_seconds = settings.getfloat("SIEVE_CLUSTER_IDLE_SECONDS")
+        try:
+            await self._join_group(client)
+            applied = database.meta(APPLIED)
+            mirror.put(database.previous_fetches(), replace_all=True)
+            claimed = await self._claim(client)
+            idle_since = asyncio.get_running_loop().time()
+            while True:
+                if claimed:
+                    entries, claimed = claimed[:batch], claimed[batch:]
+                else:
+                    # Blocking for less than the idle time: a short idle time is a short wait.
+                    block = max(100, int(min(idle_seconds, 1.0) * 1000))
+                    response = await client.xreadgroup(GROUP, self.consumer, {STREAM_KEY: ">"}, count=batch, block=block)
+                    entries = response[0][1] if response else []
+                if not entries:
+                    if not self.keep_running and asyncio.get_running_loop().time() - idle_since >= idle_seconds:
+                        logger.info("The document stream has been empty for %.0f s: closing", idle_seconds)
+                        return
+                    continue
+                idle_since = asyncio.get_running_loop().time()
+                documents = []
+                for stream_id, fields in entries:
+                    if fields is None:
+                        continue  # deleted from the stream while pending
+                    if applied is not None and entry_id(stream_id) <= entry_id(applied):
+                        self.crawler.stats.inc_value("sieve/stream/already_applied")
+                        continue
+                    try:
+                        documents.append(decode(fields[b"doc"]))
+                    except (UnreadableEntry, KeyError) as exc:
+                        await self._set_aside(client, stream_id, fields, exc)
+                self.in_flight += len(documents)
+                self.batch_done = asyncio.get_running_loop().create_future()
+                for document in documents:
+                    yield document
+                if self.in_flight:
+                    await self.batch_done
+                last = max([applied or "0-0", *(stream_id.decode("ascii") for stream_id, _ in entries)], key=entry_id)
+                if not self._commit(database, last):
+                    return
+                applied = last
+                mirror.put(database.previous_fetches(self._fetched_urls(documents)))
+                await self.acknowledge(client, [stream_id for stream_id, _ in entries])
+                self.crawler.stats.inc_value("sieve/stream/applied", len(documents))
+        finally:
+            await client.aclose()
+
+    async def _join_group(self, client: Any) -> None:
+        import redis
+
+        try:
+            await client.xgroup_create(STREAM_KEY, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _claim(self, client: Any) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
+        """Take over the entries that writers before this one read but did
+        not acknowledge, in stream order; remove those writers from the group."""
+        claimed: list[tuple[bytes, dict[bytes, bytes] | None]] = []
+        cursor = "0-0"
+        while True:
+            cursor, entries, deleted = await client.xautoclaim(STREAM_KEY, GROUP, self.consumer, min_idle_time=0, start_id=cursor, count=1000)
+            claimed += entries
+            claimed += [(stream_id, None) for stream_id in deleted]
+            if entry_id(cursor) == (0, 0):
+                break
+        for consumer in await client.xinfo_consumers(STREAM_KEY, GROUP):
+            if consumer["name"].decode() != self.consumer:
+                await client.xgroup_delconsumer(STREAM_KEY, GROUP, consumer["name"])
+        if claimed:
+            logger.info("Claimed %d documents that an earlier writer read but did not acknowledge", len(claimed))
+        return sorted(claimed, key=lambda entry: entry_id(entry[0]))
+
+    def _commit(self, database: Database, last: str) -> bool:
+        """Commit the batch with its place in the stream; False when the
+        database failed (the batch is rolled back, its entries stay pending)."""
+        if database.failure is not None:
+            return False
+        try:
+            database.set_meta(APPLIED, last)
+            database.commit()
+        except Exception as exc:  # noqa: BLE001 - Database.fail has recorded and reported it
+            logger.debug("Commit failed: %s", exc)
+            return False
+        return True
+
+    async def acknowledge(self, client: Any, ids: list[bytes]) -> None:
+        # Deleted as well: the stream's length is then the writer's backlog,
+        # which crawlers watch (SIEVE_STREAM_MAX_BACKLOG).
+        async with client.pipeline(transaction=True) as pipe:
+            await pipe.xack(STREAM_KEY, GROUP, *ids).xdel(STREAM_KEY, *ids).execute()
+
+    async def _set_aside(self, client: Any, stream_id: bytes, fields: dict[bytes, bytes], error: Exception) -> None:
+        logger.error("Stream entry %s cannot be read (%s): kept in %s", stream_id.decode(), error, UNREADABLE_KEY)
+        await client.xadd(UNREADABLE_KEY, {b"id": stream_id, **fields})
+        self.crawler.stats.inc_value("sieve/stream/unreadable")
+
+    @staticmethod
+    def _fetched_urls(documents: list[Any]) -> list[str]:
+        urls = {document.url for document in documents}
+        urls |= {url for document in documents if (url := getattr(document, "fetched_url", None))}
+        return sorted(urls)
