@@ -4,8 +4,10 @@ fixture site on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -163,11 +165,123 @@ def test_idle_crawler_waits_for_the_others_before_it_closes():
     SharedFrontierIdle(crawler=None, idle_seconds=0).spider_idle()  # closes: no exception
 
 
-def test_unreachable_redis_is_a_one_line_error_and_exit_status_1(tmp_path):
-    result = scrapy_crawl(
-        "site", db=tmp_path / "sieve.db", args={"url": "http://127.0.0.1:9/"}, settings={"SIEVE_REDIS_URL": "redis://127.0.0.1:9/0"}
-    )
+@pytest.mark.parametrize(("spider", "args"), [("site", {"url": "http://127.0.0.1:9/"}), ("stream", {})])
+def test_unreachable_redis_is_a_one_line_error_and_exit_status_1(tmp_path, spider, args):
+    result = scrapy_crawl(spider, db=tmp_path / "sieve.db", args=args, settings={"SIEVE_REDIS_URL": "redis://127.0.0.1:9/0"})
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("scrapy crawl site: cannot reach Redis at SIEVE_REDIS_URL (redis://127.0.0.1:9/0)")
+    assert last.startswith(f"scrapy crawl {spider}: cannot reach Redis at SIEVE_REDIS_URL (redis://127.0.0.1:9/0)")
     assert "Traceback" not in result.stderr
+
+
+def test_writer_without_a_database_is_a_one_line_error_and_exit_status_2(valkey):
+    command = [sys.executable, "-m", "scrapy", "crawl", "stream", "-s", "SIEVE_DB=", "-s", f"SIEVE_REDIS_URL={valkey}"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "scrapy crawl stream: the stream spider writes to SIEVE_DB, which is empty"
+
+
+#: The writer, dying (as a killed process would) once it has committed its
+#: first batch and before it acknowledges it.
+DIES_BEFORE_ACK = (
+    "import os, sys\n"
+    "from crawler.spiders.stream import StreamSpider\n"
+    "StreamSpider.acknowledge = lambda *args: os._exit(9)\n"
+    "from scrapy.cmdline import execute\n"
+    "sys.argv[0] = 'scrapy'\n"
+    "execute()\n"
+)
+
+
+def test_writer_killed_between_commit_and_acknowledge_loses_and_doubles_nothing(fresh_site, valkey, alone, tmp_path):
+    import redis
+
+    from crawler.stream import GROUP, STREAM_KEY
+
+    assert frontier(valkey, "--clear").returncode == 0
+    assert [r.returncode for r in crawl_together(fresh_site, valkey, crawlers=1)] == [0]
+    db = tmp_path / "cluster.db"
+    command = crawl_command("stream", db, {}, {**CLUSTER, "SIEVE_REDIS_URL": valkey, "SIEVE_STORE_BATCH": "5"})
+    killed = subprocess.run([sys.executable, "-c", DIES_BEFORE_ACK, *command[3:]], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    client = redis.Redis.from_url(valkey)
+    assert client.xpending(STREAM_KEY, GROUP)["pending"] == 5  # read, committed, not acknowledged
+    committed = read_rows(db, "SELECT count(*) FROM articles")[0][0] + read_rows(db, "SELECT count(*) FROM skipped")[0][0]
+    assert committed == 5
+
+    writer = write(valkey, db)
+    assert writer.returncode == 0, writer.stderr[-3000:]
+    assert "'sieve/stream/already_applied': 5" in writer.stderr
+    assert client.xlen(STREAM_KEY) == 0 and client.xpending(STREAM_KEY, GROUP)["pending"] == 0
+    assert {k: _without_base(v, fresh_site.base) for k, v in contents(db).items()} == alone
+    # Each document was applied once: the second writer rewrote nothing the first had committed.
+    assert "'sieve/articles_updated'" not in writer.stderr and "sieve/unchanged/" not in writer.stderr
+
+
+def test_crawler_killed_mid_run_is_made_good_by_a_new_run(fresh_site, valkey, alone, tmp_path):
+    assert frontier(valkey, "--clear").returncode == 0
+    fresh_site.delay = 0.2
+    [crawler] = start_crawlers(fresh_site, valkey, crawlers=1, CONCURRENT_REQUESTS="2")
+    deadline = time.monotonic() + 60
+    while len([p for p in fresh_site.paths_requested() if p != "/robots.txt"]) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    crawler.kill()
+    crawler.wait(timeout=30)
+    fresh_site.delay = 0.0
+    db = tmp_path / "cluster.db"
+    assert write(valkey, db).returncode == 0
+    stored_before = {r["url"]: r["id"] for r in read_rows(db, "SELECT url, id FROM articles")}
+    assert len(stored_before) < len(alone["articles"])  # the crawl was cut short
+
+    assert frontier(valkey, "--clear").returncode == 0
+    assert [r.returncode for r in crawl_together(fresh_site, valkey)] == [0, 0]
+    writer = write(valkey, db)
+    assert writer.returncode == 0, writer.stderr[-3000:]
+    assert {k: _without_base(v, fresh_site.base) for k, v in contents(db).items()} == alone
+    # What the killed crawler had sent kept its rows.
+    after = {r["url"]: r["id"] for r in read_rows(db, "SELECT url, id FROM articles")}
+    assert {url: after[url] for url in stored_before} == stored_before
+
+
+def test_crawlers_pause_while_the_writer_is_behind(fresh_site, valkey, alone, tmp_path):
+    import redis
+
+    from crawler.stream import STREAM_KEY
+
+    assert frontier(valkey, "--clear").returncode == 0
+    [crawler] = start_crawlers(fresh_site, valkey, crawlers=1, SIEVE_STREAM_MAX_BACKLOG="3")
+    client = redis.Redis.from_url(valkey)
+    longest = 0
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        longest = max(longest, client.xlen(STREAM_KEY))
+        time.sleep(0.02)
+    assert crawler.poll() is None and longest == 3  # waiting for a writer, the stream no longer
+
+    writer = subprocess.Popen(
+        crawl_command("stream", tmp_path / "cluster.db", {}, {**CLUSTER, "SIEVE_REDIS_URL": valkey, "SIEVE_CLUSTER_IDLE_SECONDS": "3"}),
+        cwd=REPO, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    while writer.poll() is None:
+        longest = max(longest, client.xlen(STREAM_KEY))
+        time.sleep(0.02)
+    [crawled] = finish([crawler])
+    assert crawled.returncode == 0 and writer.returncode == 0
+    assert longest == 3
+    assert "waiting for the writer" in crawled.stderr
+    assert {k: _without_base(v, fresh_site.base) for k, v in contents(tmp_path / "cluster.db").items()} == alone
+
+
+def test_next_cluster_run_asks_for_stored_articles_with_their_validators(fresh_site, valkey, alone, tmp_path):
+    db = tmp_path / "cluster.db"
+    for _ in range(2):
+        assert frontier(valkey, "--clear").returncode == 0
+        first = len(fresh_site.log)
+        assert [r.returncode for r in crawl_together(fresh_site, valkey)] == [0, 0]
+        assert write(valkey, db).returncode == 0
+    second_run = fresh_site.log[first:]
+    conditional = {path for _, path, headers in second_run if "If-None-Match" in headers}
+    assert conditional == {path for path, _ in alone["articles"]}
+    stats = json.loads(read_rows(db, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1")[0][0])
+    assert stats["sieve/unchanged/not-modified"] == len(alone["articles"])
+    assert {k: _without_base(v, fresh_site.base) for k, v in contents(db).items()} == alone
