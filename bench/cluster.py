@@ -7,19 +7,21 @@ full stream (its ceiling, the cluster's limit).
 The site is bench/recrawl.py's (served on 127.0.0.1 by the tests' fixture
 server; article text from ``../shared/bench/article-extraction``, read at run
 time). Each run starts on an emptied Valkey database and a new SQLite file:
-``scrapy frontier site --clear``, then the crawlers and ``scrapy crawl
-stream`` started together, until all have exited (each waits 2 s of
-``SIEVE_CLUSTER_IDLE_SECONDS`` before it does). For the ceiling the
-crawlers first fill the stream with every document, with no writer
-(``SIEVE_STREAM_MAX_BACKLOG`` out of reach), then the writer runs alone.
+``scrapy frontier site --clear``, then the crawlers (2 s of
+``SIEVE_CLUSTER_IDLE_SECONDS``), and ``scrapy crawl stream`` as soon as the
+first document is in the stream. For the ceiling the crawlers first fill the
+stream with every document, with no writer (``SIEVE_STREAM_MAX_BACKLOG`` out
+of reach), then the writer runs alone.
 
-Wall seconds are end to end, start-up and the idle wait included. The
-writer's CPU time (user + system, from ``wait4``) is the steadier figure on a
-shared machine; per article it is less the CPU of a writer on an empty
-stream (start-up and idle polling), measured once at the start. Busy share
-is the writer's CPU seconds over wall seconds, all of it. Peak memory is the
-largest resident memory of a process tree (a crawler with its worker
-processes), sampled every 0.2 s.
+Wall seconds run from the start until every crawler has exited and the
+stream is empty, i.e. every document is committed: the writer's own idle
+wait before it exits is left out, as is its start-up in the ceiling row.
+Articles/s and the writer's busy share (its CPU seconds over wall seconds)
+are over those seconds. The writer's CPU time (user + system, from
+``wait4``) is the steadier figure on a shared machine; per article it is
+less the CPU of a writer on an empty stream (its start-up), measured once at
+the start. Peak memory is the largest resident memory of a process tree (a
+crawler with its worker processes), sampled every 0.2 s.
 """
 
 from __future__ import annotations
@@ -37,30 +39,54 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from redis import Redis  # noqa: E402
+
 from bench.recrawl import DATA, build  # noqa: E402
 from crawler.progress import tree_rss_bytes  # noqa: E402
+from crawler.stream import STREAM_KEY  # noqa: E402
 from tests.fixture_site import SiteServer  # noqa: E402
 
 SCRAPY = [sys.executable, "-m", "scrapy"]
-IDLE = ["-s", "SIEVE_CLUSTER_IDLE_SECONDS=2", "-s", "LOG_LEVEL=INFO"]
 CRAWLER = [
     "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-    "-s", "SIEVE_CONTACT=bench@sieve.invalid", *IDLE,
+    "-s", "SIEVE_CONTACT=bench@sieve.invalid", "-s", "SIEVE_CLUSTER_IDLE_SECONDS=2", "-s", "LOG_LEVEL=INFO",
 ]  # fmt: skip
+# Not 2 s: crawlers that start up (worker processes) or share two CPUs with
+# others can send nothing for that long, and the writer then closes with the
+# run half done. Its wait is not counted in the wall time.
+WRITER = ["-s", "SIEVE_CLUSTER_IDLE_SECONDS=10", "-s", "LOG_LEVEL=INFO"]
 
 
-def run_together(commands: dict[str, list[str]], logs: Path) -> tuple[float, dict[str, float], dict[str, int]]:
-    """Start the commands at once; wall seconds until the last exits, CPU
-    seconds of each process (with its reaped children) and peak resident
-    bytes of each process tree. A failure ends the benchmark."""
+def run_together(
+    crawlers: dict[str, list[str]], logs: Path, client: Redis, writer: list[str]
+) -> tuple[float, dict[str, float], dict[str, int]]:
+    """Start the crawlers, and the writer once the stream holds a document
+    (or no crawler is left). Seconds until no crawler is left and the stream
+    is empty with the writer running (or until all have exited), CPU seconds
+    of each process (with its reaped children), peak resident bytes of each
+    process tree. A failure ends the benchmark."""
     started = time.perf_counter()
+    commands: dict[str, list[str]] = {}
     running = {}
-    for name, command in commands.items():
+    cpu: dict[str, float] = {}
+    peak: dict[str, int] = {}
+    done = None
+
+    def start(name: str, command: list[str]) -> None:
         log = open(logs / f"{name}.log", "w")  # noqa: SIM115 - closed when the process exits
         running[name] = (subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT), log)
-    cpu: dict[str, float] = {}
-    peak = dict.fromkeys(commands, 0)
-    while running:
+        commands[name] = command
+        peak[name] = 0
+
+    for name, command in crawlers.items():
+        start(name, command)
+    while running or (writer and "writer" not in commands):
+        crawling = any(name != "writer" for name in running)
+        if writer and "writer" not in commands and (not crawling or client.xlen(STREAM_KEY)):
+            start("writer", writer)
+        # The writer deletes what it has committed: an empty stream is a finished run.
+        elif done is None and "writer" in commands and not crawling and not client.xlen(STREAM_KEY):
+            done = time.perf_counter() - started
         for name, (process, log) in list(running.items()):
             peak[name] = max(peak[name], tree_rss_bytes(process.pid))
             # wait4 rather than Popen.poll: only it gives the process's CPU time.
@@ -73,19 +99,21 @@ def run_together(commands: dict[str, list[str]], logs: Path) -> tuple[float, dic
             cpu[name] = usage.ru_utime + usage.ru_stime
             if process.returncode:
                 for other, _ in running.values():
-                    other.kill()
-                    other.wait()
+                    other.terminate()  # not kill: Scrapy then stops its worker processes too
+                    try:
+                        other.wait(30)
+                    except subprocess.TimeoutExpired:
+                        other.kill()
+                        other.wait()
                 tail = (logs / f"{name}.log").read_text(errors="replace").splitlines()[-30:]
                 print(f"{name} exited with {process.returncode}: {' '.join(commands[name])}", *tail, sep="\n", file=sys.stderr)
                 sys.exit(1)
         time.sleep(0.2)
-    return time.perf_counter() - started, cpu, peak
+    return done or time.perf_counter() - started, cpu, peak
 
 
-def new_run(redis_url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(redis_url).flushall()
+def new_run(client: Redis, redis_url: str) -> None:
+    client.flushall()
     result = subprocess.run([*SCRAPY, "frontier", "site", "--clear", "-s", f"SIEVE_REDIS_URL={redis_url}"], cwd=REPO, capture_output=True, text=True)
     if result.returncode:
         print(*result.stderr.splitlines()[-30:], sep="\n", file=sys.stderr)
@@ -118,47 +146,45 @@ def main() -> None:
     try:
         with ValkeyServer() as valkey, tempfile.TemporaryDirectory() as tmp:
             url = valkey.connection_url
+            client = Redis.from_url(url)
             tmp_path = Path(tmp)
 
-            def crawler(n: int, **settings: str) -> list[str]:
+            def crawlers(n: int, prefix: str = "crawler", *extra: str) -> dict[str, list[str]]:
                 workers = args.workers if args.workers is not None else max(1, cpus // n)
-                extra = [a for name, value in settings.items() for a in ("-s", f"{name}={value}")]
-                return [*SCRAPY, "crawl", "site", "-a", f"url={server.base}/", "-s", f"SIEVE_REDIS_URL={url}",
-                        "-s", f"SIEVE_WORKERS={workers}", *CRAWLER, *extra]  # fmt: skip
+                command = [*SCRAPY, "crawl", "site", "-a", f"url={server.base}/", "-s", f"SIEVE_REDIS_URL={url}",
+                           "-s", f"SIEVE_WORKERS={workers}", *CRAWLER, *extra]  # fmt: skip
+                return {f"{prefix}-{i}": command for i in range(n)}
 
             def writer(db: Path) -> list[str]:
-                return [*SCRAPY, "crawl", "stream", "-s", f"SIEVE_REDIS_URL={url}", "-s", f"SIEVE_DB={db}", *IDLE]
-
-            new_run(url)
-            _, cpu, _ = run_together({"writer": writer(tmp_path / "empty.db")}, tmp_path)
-            base_cpu = cpu["writer"]
+                return [*SCRAPY, "crawl", "stream", "-s", f"SIEVE_REDIS_URL={url}", "-s", f"SIEVE_DB={db}", *WRITER]
 
             def row(label: str, db: Path, wall: float, cpu: dict[str, float], peak: dict[str, int]) -> None:
                 articles = stored(db)
                 if articles != args.articles:
                     notes.append(f"{label}: the writer stored {articles} articles of {args.articles}")
-                crawlers = " / ".join(f"{peak[name] / 2**20:.0f}" for name in sorted(peak) if name != "writer") or "-"
+                    articles = max(articles, 1)  # the figures are then meaningless, and the note says so
+                crawler_peaks = " / ".join(f"{peak[name] / 2**20:.0f}" for name in sorted(peak) if name != "writer") or "-"
                 rows.append((label, f"{wall:.1f}", f"{articles / wall:.1f}", f"{(cpu['writer'] - base_cpu) * 1000 / articles:.1f}",
-                             f"{cpu['writer'] / wall:.0%}", crawlers, f"{peak['writer'] / 2**20:.0f}"))  # fmt: skip
+                             f"{cpu['writer'] / wall:.0%}", crawler_peaks, f"{peak['writer'] / 2**20:.0f}"))  # fmt: skip
+
+            new_run(client, url)
+            _, cpu, _ = run_together({}, tmp_path, client, writer(tmp_path / "empty.db"))
+            base_cpu = cpu["writer"]
 
             for n in counts:
-                new_run(url)
+                new_run(client, url)
                 db = tmp_path / f"cluster-{n}.db"
-                commands = {f"crawler-{i}": crawler(n) for i in range(n)} | {"writer": writer(db)}
-                wall, cpu, peak = run_together(commands, tmp_path)
-                row(f"{n} crawler{'s' if n > 1 else ''} + writer", db, wall, cpu, peak)
+                row(f"{n} crawler{'s' if n > 1 else ''} + writer", db, *run_together(crawlers(n), tmp_path, client, writer(db)))
 
-            n = max(counts)
-            new_run(url)
-            run_together({f"filler-{i}": crawler(n, SIEVE_STREAM_MAX_BACKLOG="1000000") for i in range(n)}, tmp_path)
+            new_run(client, url)
+            run_together(crawlers(max(counts), "filler", "-s", "SIEVE_STREAM_MAX_BACKLOG=1000000"), tmp_path, client, [])
             db = tmp_path / "ceiling.db"
-            wall, cpu, peak = run_together({"writer": writer(db)}, tmp_path)
-            row("writer alone on a full stream (its ceiling)", db, wall, cpu, peak)
+            row("writer alone on a full stream (its ceiling)", db, *run_together({}, tmp_path, client, writer(db)))
     finally:
         server.stop()
 
     pages = len(server.resources) - 2  # robots.txt and the sitemap are not pages
-    print(f"\n## Cluster: {args.articles} articles, {pages} pages, {cpus} CPUs, writer start-up {base_cpu:.1f} s of CPU\n")
+    print(f"\n## Cluster: {args.articles} articles, {pages} pages, {cpus} CPUs; writer start-up {base_cpu:.1f} s of CPU\n")
     print("| run | wall s | articles/s | writer CPU ms/article | writer busy share | peak MB per crawler tree | writer peak MB |")
     print("|---|---|---|---|---|---|---|")
     for cells in rows:

@@ -462,11 +462,25 @@ class Database:
                 self.stats.inc_value(key, count)
         self.pending_counts.clear()
 
+    def finish_batch(self) -> None:
+        """End the open batch, before a write of another kind or the end:
+        commit it, or, when the crawl commits by itself (:meth:`hold_commits`),
+        roll it back: the cluster writer commits a batch only with its place
+        in the stream, and what it did not commit stays pending there."""
+        if self.auto_commit:
+            self.commit()
+            return
+        if self.db is not None and self.db.conn.in_transaction:
+            self.db.rollback()
+            logger.info("Rolled back a batch the crawl did not commit (%d documents)", self.pending)
+        self.pending = 0
+        self.pending_counts.clear()
+
     def _commit_quietly(self) -> None:
         # Signal handlers and timers only log what they raise; fail() has
         # recorded it where the run record reads it.
         try:
-            self.commit()
+            self.finish_batch()
         except sqlite3.Error:
             pass
 
@@ -495,7 +509,7 @@ class Database:
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         """A write transaction of its own, committed at once (after the
         pending batch)."""
-        self.commit()
+        self.finish_batch()
         try:
             with write_transaction(self.open()) as db:
                 yield db

@@ -121,9 +121,11 @@ class RunRecord:
                 logger.warning("Run %d did not finish (its process %d is gone); marked interrupted", run_id, pid)
 
     def spider_closed(self, reason: str) -> None:
+        if reason == "shutdown" and getattr(self.crawler.spider, "runs_until_stopped", False):
+            reason = "finished"  # a service, stopped: its normal end
         if self.database is not None and self.run_id is not None:
             try:
-                self.database.commit()
+                self.database.finish_batch()
             except sqlite3.Error:
                 pass  # counted by the database; the status below says failed
         stats = self.stats.get_stats()

@@ -71,6 +71,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.ConditionalRequestMiddleware": 500,
     # Sees redirects before Scrapy's redirect middleware follows them.
     "crawler.guards.RedirectLoopMiddleware": 610,
+    # Last: cluster crawlers take a per-site slot for the whole cluster.
+    "crawler.cluster.SharedPolitenessMiddleware": 990,
 }
 
 # --- Sieve ---------------------------------------------------------------

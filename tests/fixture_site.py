@@ -332,6 +332,8 @@ class SiteServer(LoopbackServer):
         self.delay = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
+        #: When each request (robots.txt aside) arrived (time.monotonic()).
+        self.request_times: list[float] = []
 
     def paths_requested(self) -> list[str]:
         with self.lock:
@@ -349,6 +351,8 @@ class _Handler(BaseHTTPRequestHandler):
         with server.lock:
             server.log.append(("GET", self.path, dict(self.headers.items())))
             counted = self.path != "/robots.txt"
+            if counted:
+                server.request_times.append(time.monotonic())
             server.in_flight += counted
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
         try:

@@ -4,12 +4,15 @@ fixture site on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -157,12 +160,15 @@ def test_idle_crawler_waits_for_the_others_before_it_closes():
 
     from crawler.cluster import SharedFrontierIdle
 
-    idle = SharedFrontierIdle(crawler=None, idle_seconds=60)
-    with pytest.raises(DontCloseSpider):
-        idle.spider_idle()
-    idle.busy()
-    assert idle.idle_since is None
-    SharedFrontierIdle(crawler=None, idle_seconds=0).spider_idle()  # closes: no exception
+    async def idle() -> None:
+        waiting = SharedFrontierIdle(crawler=SimpleNamespace(engine=None), idle_seconds=60)
+        with pytest.raises(DontCloseSpider):
+            waiting.spider_idle()
+        waiting.busy()
+        assert waiting.idle_since is None
+        SharedFrontierIdle(crawler=None, idle_seconds=0).spider_idle()  # closes: no exception
+
+    asyncio.run(idle())
 
 
 @pytest.mark.parametrize(("spider", "args"), [("site", {"url": "http://127.0.0.1:9/"}), ("stream", {})])
@@ -251,9 +257,11 @@ def test_crawlers_pause_while_the_writer_is_behind(fresh_site, valkey, alone, tm
     assert frontier(valkey, "--clear").returncode == 0
     [crawler] = start_crawlers(fresh_site, valkey, crawlers=1, SIEVE_STREAM_MAX_BACKLOG="3")
     client = redis.Redis.from_url(valkey)
+    deadline = time.monotonic() + 60
+    while client.xlen(STREAM_KEY) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
     longest = 0
-    deadline = time.monotonic() + 4
-    while time.monotonic() < deadline:
+    for _ in range(100):  # two seconds
         longest = max(longest, client.xlen(STREAM_KEY))
         time.sleep(0.02)
     assert crawler.poll() is None and longest == 3  # waiting for a writer, the stream no longer
@@ -285,3 +293,43 @@ def test_next_cluster_run_asks_for_stored_articles_with_their_validators(fresh_s
     stats = json.loads(read_rows(db, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1")[0][0])
     assert stats["sieve/unchanged/not-modified"] == len(alone["articles"])
     assert {k: _without_base(v, fresh_site.base) for k, v in contents(db).items()} == alone
+
+
+@pytest.mark.parametrize("per_host", [1, 2])
+def test_crawlers_together_never_exceed_the_per_site_concurrency(fresh_site, valkey, per_host):
+    assert frontier(valkey, "--clear").returncode == 0
+    fresh_site.delay = 0.15  # long enough for requests to overlap
+    results = crawl_together(fresh_site, valkey, crawlers=2, CONCURRENT_REQUESTS="2", CONCURRENT_REQUESTS_PER_DOMAIN=str(per_host), SIEVE_CLUSTER_IDLE_SECONDS="2")
+    assert [r.returncode for r in results] == [0, 0]
+    # Both crawlers fetched pages, each up to its own limit...
+    assert all("'downloader/request_count'" in r.stderr for r in results)
+    # ...and the site never saw more at once than one crawler may make.
+    assert fresh_site.max_in_flight == per_host
+
+
+def test_crawlers_together_keep_the_download_delay_between_requests_to_a_site(fresh_site, valkey):
+    assert frontier(valkey, "--clear").returncode == 0
+    results = crawl_together(
+        fresh_site, valkey, crawlers=2, DOWNLOAD_DELAY="0.25", CONCURRENT_REQUESTS="2", CONCURRENT_REQUESTS_PER_DOMAIN="4", SIEVE_CLUSTER_IDLE_SECONDS="2"
+    )
+    assert [r.returncode for r in results] == [0, 0]
+    assert all("'downloader/request_count'" in r.stderr for r in results)
+    starts = sorted(fresh_site.request_times)
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert len(starts) > 10 and min(gaps) >= 0.2  # 0.25 s apart, give or take the network
+
+
+def test_writer_kept_running_ends_its_run_as_finished_when_stopped(fresh_site, valkey, tmp_path):
+    assert frontier(valkey, "--clear").returncode == 0
+    assert [r.returncode for r in crawl_together(fresh_site, valkey, crawlers=1)] == [0]
+    db = tmp_path / "cluster.db"
+    command = crawl_command("stream", db, {"keep_running": "true"}, {**CLUSTER, "SIEVE_REDIS_URL": valkey})
+    writer = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (db.exists() and read_rows(db, "SELECT count(*) FROM skipped")[0][0]):
+        time.sleep(0.1)
+    time.sleep(1)  # idle, past SIEVE_CLUSTER_IDLE_SECONDS: still running
+    assert writer.poll() is None
+    writer.send_signal(signal.SIGTERM)
+    assert writer.wait(timeout=60) == 0, writer.stderr.read()[-2000:]
+    assert read_rows(db, "SELECT status FROM runs")[0][0] == "finished"

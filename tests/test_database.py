@@ -100,6 +100,34 @@ def test_transaction_is_committed_flush_seconds_after_it_began():
         database.close()
 
 
+def test_held_batch_is_committed_only_when_told():
+    database = Database(":memory:", batch_size=1, flush_seconds=0.01, busy_timeout=1)
+    database.hold_commits()
+
+    async def write_then_wait() -> bool:
+        database.begin().execute(ARTICLE, ["https://example.org/a", "hash-a"])
+        database.document_done()  # past the batch size...
+        await asyncio.sleep(0.05)  # ...and the flush time
+        return database.open().conn.in_transaction
+
+    try:
+        assert asyncio.run(write_then_wait()) is True
+        database.commit()
+        assert count(database, "articles") == 1
+    finally:
+        database.close()
+
+
+def test_held_batch_is_rolled_back_when_the_run_ends_before_committing_it(fresh_db):
+    fresh_db.hold_commits()
+    fresh_db.begin().execute(ARTICLE, ["https://example.org/a", "hash-a"])
+    fresh_db.count("sieve/articles_stored")
+    with fresh_db.transaction() as db:  # the run record's last write
+        db.execute("UPDATE meta SET value = value WHERE key = 'change_seq'")
+    assert count(fresh_db, "articles") == 0
+    assert fresh_db.pending_counts == {}
+
+
 def test_previous_fetch_returns_what_was_written(fresh_db):
     db = fresh_db.begin()
     modified = "Wed, 01 May 2024 09:00:00 GMT"

@@ -60,6 +60,8 @@ class StreamSpider(SieveSpider):
         if keep_running.lower() not in ("true", "false"):
             raise SpiderArgumentError(f"keep_running takes true or false, not {keep_running!r}")
         self.keep_running = keep_running.lower() == "true"
+        #: Read by the run record: a writer kept running ends when stopped.
+        self.runs_until_stopped = self.keep_running
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.in_flight = 0
         self.batch_done: asyncio.Future[None] | None = None
