@@ -16,8 +16,8 @@ of reach), then the writer runs alone.
 Wall seconds run from the start until every crawler has exited and the
 stream is empty, i.e. every document is committed: the writer's own idle
 wait before it exits is left out, as is its start-up in the ceiling row.
-Articles/s and the writer's busy share (its CPU seconds over wall seconds)
-are over those seconds. The writer's CPU time (user + system, from
+Articles/s and the writer's busy share (its CPU seconds, start-up left out,
+over wall seconds) are over those seconds. The writer's CPU time (user + system, from
 ``wait4``) is the steadier figure on a shared machine; per article it is
 less the CPU of a writer on an empty stream (its start-up), measured once at
 the start. Peak memory is the largest resident memory of a process tree (a
@@ -164,8 +164,9 @@ def main() -> None:
                     notes.append(f"{label}: the writer stored {articles} articles of {args.articles}")
                     articles = max(articles, 1)  # the figures are then meaningless, and the note says so
                 crawler_peaks = " / ".join(f"{peak[name] / 2**20:.0f}" for name in sorted(peak) if name != "writer") or "-"
-                rows.append((label, f"{wall:.1f}", f"{articles / wall:.1f}", f"{(cpu['writer'] - base_cpu) * 1000 / articles:.1f}",
-                             f"{cpu['writer'] / wall:.0%}", crawler_peaks, f"{peak['writer'] / 2**20:.0f}"))  # fmt: skip
+                work = cpu["writer"] - base_cpu  # the start-up is not in the wall time either
+                rows.append((label, f"{wall:.1f}", f"{articles / wall:.1f}", f"{work * 1000 / articles:.1f}",
+                             f"{work / wall:.0%}", crawler_peaks, f"{peak['writer'] / 2**20:.0f}"))  # fmt: skip
 
             new_run(client, url)
             _, cpu, _ = run_together({}, tmp_path, client, writer(tmp_path / "empty.db"))

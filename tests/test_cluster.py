@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -333,3 +334,27 @@ def test_writer_kept_running_ends_its_run_as_finished_when_stopped(fresh_site, v
     writer.send_signal(signal.SIGTERM)
     assert writer.wait(timeout=60) == 0, writer.stderr.read()[-2000:]
     assert read_rows(db, "SELECT status FROM runs")[0][0] == "finished"
+
+
+def test_second_writer_is_refused_while_the_first_runs(valkey, tmp_path):
+    first = subprocess.Popen(
+        crawl_command("stream", tmp_path / "first.db", {"keep_running": "true"}, {**CLUSTER, "SIEVE_REDIS_URL": valkey}),
+        cwd=REPO, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        import redis
+
+        client = redis.Redis.from_url(valkey)
+        deadline = time.monotonic() + 60
+        while client.get("sieve:writer") is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = write(valkey, tmp_path / "second.db")
+        assert second.returncode == 1
+        assert re.fullmatch(
+            r"scrapy crawl stream: another writer \(.+-\d+\) is running on this stream; a cluster has one writer",
+            second.stderr.strip().splitlines()[-1],
+        )
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=60) == 0

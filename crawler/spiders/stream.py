@@ -6,13 +6,15 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from crawler.checks import check_redis
 from crawler.cluster import use_writer_stages
 from crawler.database import Database
-from crawler.errors import SpiderArgumentError
+from crawler.errors import SieveError, SpiderArgumentError
 from crawler.spiders import SieveSpider
 from crawler.stream import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode, entry_id
 
@@ -30,6 +32,25 @@ logger = logging.getLogger(__name__)
 UNREADABLE_KEY = f"{STREAM_KEY}:unreadable"
 #: ``meta`` key: the id of the last stream entry whose effects are committed.
 APPLIED = "stream_applied"
+#: Held by the running writer, renewed every LEASE_SECONDS / 5: one writer at a time.
+WRITER_KEY = "sieve:writer"
+LEASE_SECONDS = 10.0
+
+
+class AnotherWriter(SieveError):
+    """The stream has a writer already."""
+
+
+def take_writer_lease(client: Any, consumer: str) -> None:
+    """Hold the writer's lease, waiting for one left by a writer that died to
+    run out; raise if another writer keeps renewing it."""
+    deadline = time.monotonic() + LEASE_SECONDS + 1
+    while not client.set(WRITER_KEY, consumer, nx=True, px=int(LEASE_SECONDS * 1000)):
+        holder = client.get(WRITER_KEY)
+        if time.monotonic() > deadline:
+            name = holder.decode() if holder else "?"
+            raise AnotherWriter(f"another writer ({name}) is running on this stream; a cluster has one writer")
+        time.sleep(0.2)
 
 
 class StreamSpider(SieveSpider):
@@ -43,6 +64,10 @@ class StreamSpider(SieveSpider):
         ``true``: wait for documents until stopped (a service). By default
         the writer stops once the stream has been empty for
         ``SIEVE_CLUSTER_IDLE_SECONDS`` (a scheduled run).
+
+    One writer at a time: a writer holds a lease in Redis while it runs; a
+    second one waits ``LEASE_SECONDS`` for it (the lease of a writer that
+    died runs out) and then stops with a one-line error.
 
     Entries are read with a consumer group, ``SIEVE_STORE_BATCH`` at a time.
     Each batch runs through the dedup and storage stages and is committed
@@ -78,6 +103,11 @@ class StreamSpider(SieveSpider):
         if not crawler.settings.get("SIEVE_DB"):
             raise SpiderArgumentError("the stream spider writes to SIEVE_DB, which is empty")
         spider = super().from_crawler(crawler, *args, **kwargs)
+        import redis
+
+        # The settings check (an extension) comes after the spider: the lease needs Redis now.
+        check_redis(crawler.settings.get("SIEVE_REDIS_URL"))
+        take_writer_lease(redis.Redis.from_url(crawler.settings.get("SIEVE_REDIS_URL"), socket_timeout=30), spider.consumer)
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider.document_done, signal=signal)
         return spider
@@ -97,6 +127,7 @@ class StreamSpider(SieveSpider):
         mirror = FetchMirror.from_url(settings.get("SIEVE_REDIS_URL"))
         batch = settings.getint("SIEVE_STORE_BATCH")
         idle_seconds = settings.getfloat("SIEVE_CLUSTER_IDLE_SECONDS")
+        renewal = asyncio.ensure_future(self._keep_lease(client))
         try:
             await self._join_group(client)
             applied = database.meta(APPLIED)
@@ -142,7 +173,17 @@ class StreamSpider(SieveSpider):
                 await self.acknowledge(client, [stream_id for stream_id, _ in entries])
                 self.crawler.stats.inc_value("sieve/stream/applied", len(documents))
         finally:
-            await client.aclose()
+            renewal.cancel()
+            try:
+                if await client.get(WRITER_KEY) == self.consumer.encode():
+                    await client.delete(WRITER_KEY)
+            finally:
+                await client.aclose()
+
+    async def _keep_lease(self, client: Any) -> None:
+        while True:
+            await asyncio.sleep(LEASE_SECONDS / 5)
+            await client.set(WRITER_KEY, self.consumer, px=int(LEASE_SECONDS * 1000))
 
     async def _join_group(self, client: Any) -> None:
         import redis
