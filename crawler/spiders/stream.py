@@ -125,29 +125,12 @@ class StreamSpider(SieveSpider):
         database.hold_commits()
         client = redis.asyncio.Redis.from_url(settings.get("SIEVE_REDIS_URL"))
         mirror = FetchMirror.from_url(settings.get("SIEVE_REDIS_URL"))
-        batch = settings.getint("SIEVE_STORE_BATCH")
-        idle_seconds = settings.getfloat("SIEVE_CLUSTER_IDLE_SECONDS")
         renewal = asyncio.ensure_future(self._keep_lease(client))
         try:
             await self._join_group(client)
             applied = database.meta(APPLIED)
             mirror.put(database.previous_fetches(), replace_all=True)
-            claimed = await self._claim(client)
-            idle_since = asyncio.get_running_loop().time()
-            while True:
-                if claimed:
-                    entries, claimed = claimed[:batch], claimed[batch:]
-                else:
-                    # Blocking for less than the idle time: a short idle time is a short wait.
-                    block = max(100, int(min(idle_seconds, 1.0) * 1000))
-                    response = await client.xreadgroup(GROUP, self.consumer, {STREAM_KEY: ">"}, count=batch, block=block)
-                    entries = response[0][1] if response else []
-                if not entries:
-                    if not self.keep_running and asyncio.get_running_loop().time() - idle_since >= idle_seconds:
-                        logger.info("The document stream has been empty for %.0f s: closing", idle_seconds)
-                        return
-                    continue
-                idle_since = asyncio.get_running_loop().time()
+            async for entries in self._batches(client, settings.getint("SIEVE_STORE_BATCH")):
                 documents = []
                 for stream_id, fields in entries:
                     if fields is None:
@@ -179,6 +162,27 @@ class StreamSpider(SieveSpider):
                     await client.delete(WRITER_KEY)
             finally:
                 await client.aclose()
+
+    async def _batches(self, client: Any, size: int) -> AsyncIterator[list[tuple[bytes, dict[bytes, bytes] | None]]]:
+        """Entries to apply, ``size`` at a time: first those a writer before
+        this one left pending, then new ones, until the stream has been
+        empty for SIEVE_CLUSTER_IDLE_SECONDS (unless ``keep_running``)."""
+        claimed = await self._claim(client)
+        for start in range(0, len(claimed), size):
+            yield claimed[start : start + size]
+        idle_seconds = self.settings.getfloat("SIEVE_CLUSTER_IDLE_SECONDS")
+        # Blocking for less than the idle time: a short idle time is a short wait.
+        block = max(100, int(min(idle_seconds, 1.0) * 1000))
+        loop = asyncio.get_running_loop()
+        idle_since = loop.time()
+        while True:
+            response = await client.xreadgroup(GROUP, self.consumer, {STREAM_KEY: ">"}, count=size, block=block)
+            if response and response[0][1]:
+                yield response[0][1]
+                idle_since = loop.time()
+            elif not self.keep_running and loop.time() - idle_since >= idle_seconds:
+                logger.info("The document stream has been empty for %.0f s: closing", idle_seconds)
+                return
 
     async def _keep_lease(self, client: Any) -> None:
         while True:
