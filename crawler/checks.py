@@ -127,6 +127,8 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_REDIS_URL": text,
     "SIEVE_CLUSTER_IDLE_SECONDS": number(0),
     "SIEVE_STREAM_MAX_BACKLOG": whole(1),
+    "SIEVE_WARC_OUTPUT": text,
+    "SIEVE_WARC_MAX_BYTES": whole(1),
 }
 
 

@@ -29,6 +29,8 @@ class Fetch:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    #: When it was downloaded, if not just now (an archive's WARC-Date).
+    fetched_at: str | None = None
 
 
 @dataclass

@@ -44,7 +44,7 @@ class UnreadableEntry(SieveError):
 
 
 def _fetch(fetch: Fetch | None) -> list[str | None] | None:
-    return None if fetch is None else [fetch.etag, fetch.last_modified, fetch.body_hash]
+    return None if fetch is None else [fetch.etag, fetch.last_modified, fetch.body_hash, fetch.fetched_at]
 
 
 def _signature(signature: np.ndarray | None) -> str | None:

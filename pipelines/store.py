@@ -178,7 +178,7 @@ class StorePipeline:
 
     def _record_fetch(self, db: sqlite_utils.Database, url: str, fetch: Fetch | None, at: str) -> None:
         if fetch is not None:
-            db.execute(self.UPSERT_FETCH, [url, fetch.etag, fetch.last_modified, fetch.body_hash, at])
+            db.execute(self.UPSERT_FETCH, [url, fetch.etag, fetch.last_modified, fetch.body_hash, fetch.fetched_at or at])
 
     def _store_skipped(self, db: sqlite_utils.Database, item: Skipped) -> None:
         logger.info("Skipped %s (%s): %s", item.url, item.reason, item.detail)

@@ -71,6 +71,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.ConditionalRequestMiddleware": 500,
     # Sees redirects before Scrapy's redirect middleware follows them.
     "crawler.guards.RedirectLoopMiddleware": 610,
+    # Sees responses as received, before Scrapy's decompression (590) and
+    # redirects (600): what SIEVE_WARC_OUTPUT archives.
+    "crawler.warc.WarcArchiveMiddleware": 620,
     # Last: cluster crawlers take a per-site slot for the whole cluster.
     "crawler.cluster.SharedPolitenessMiddleware": 990,
 }
@@ -154,6 +157,12 @@ SIEVE_REDIS_URL = ""
 SIEVE_CLUSTER_IDLE_SECONDS = 10.0
 #: Cluster crawlers pause when this many documents wait for the writer.
 SIEVE_STREAM_MAX_BACKLOG = 10000
+
+#: A folder: the web spiders write every response they download there, as
+#: .warc.gz files (scrapy crawl warc reads them back). Empty: none.
+SIEVE_WARC_OUTPUT = ""
+#: A WARC file is closed and a new one begun past this many bytes.
+SIEVE_WARC_MAX_BYTES = 1024**3
 
 #: Incremental runs: conditional requests for stored articles, and no
 #: reprocessing of documents that have not changed since the last run.
