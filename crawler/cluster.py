@@ -107,7 +107,7 @@ class SharedFrontierIdle:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if crawler.settings.get("SCHEDULER") != SHARED_SCHEDULER:
-            raise NotConfigured("no shared frontier")
+            raise NotConfigured  # off unless asked for: no warning (Scrapy logs a reason as one)
         idle = cls(crawler, crawler.settings.getfloat("SIEVE_CLUSTER_IDLE_SECONDS"))
         crawler.signals.connect(idle.spider_idle, signal=signals.spider_idle)
         # Busy again: this crawler queued a request, or took one (maybe another's).
@@ -179,7 +179,7 @@ class SharedPolitenessMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         if settings.get("SCHEDULER") != SHARED_SCHEDULER:
-            raise NotConfigured("no shared frontier")
+            raise NotConfigured  # off unless asked for: no warning (Scrapy logs a reason as one)
         import redis.asyncio
 
         return cls(

@@ -194,7 +194,7 @@ class WarcArchiveMiddleware:
 
         folder = crawler.settings.get("SIEVE_WARC_OUTPUT")
         if not folder:
-            raise NotConfigured("SIEVE_WARC_OUTPUT is empty")
+            raise NotConfigured  # off unless asked for: no warning (Scrapy logs a reason as one)
         middleware = cls(Path(folder), crawler.settings.getint("SIEVE_WARC_MAX_BYTES"), crawler.stats)
         middleware.folder.mkdir(parents=True, exist_ok=True)
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)

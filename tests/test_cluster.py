@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -64,6 +65,14 @@ def write(valkey: str, db: Path, **settings: str) -> subprocess.CompletedProcess
     """``scrapy crawl stream``: the writer, until the stream is empty."""
     command = crawl_command("stream", db, {}, {**CLUSTER, "SIEVE_REDIS_URL": valkey, **settings})
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
+
+
+def skipped_count(db: Path) -> int:
+    """Skipped documents committed so far; 0 while the database is being created."""
+    try:
+        return read_rows(db, "SELECT count(*) FROM skipped")[0][0] if db.exists() else 0
+    except sqlite3.OperationalError:  # the file exists, its tables not yet
+        return 0
 
 
 def duplicate_groups(db: Path) -> set[frozenset[str]]:
@@ -327,7 +336,7 @@ def test_writer_kept_running_ends_its_run_as_finished_when_stopped(fresh_site, v
     command = crawl_command("stream", db, {"keep_running": "true"}, {**CLUSTER, "SIEVE_REDIS_URL": valkey})
     writer = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (db.exists() and read_rows(db, "SELECT count(*) FROM skipped")[0][0]):
+    while time.monotonic() < deadline and not skipped_count(db):
         time.sleep(0.1)
     time.sleep(1)  # idle, past SIEVE_CLUSTER_IDLE_SECONDS: still running
     assert writer.poll() is None

@@ -202,3 +202,29 @@ def test_site_crawl_archived_then_read_back_gives_the_same_database(fresh_site, 
     crawled_db, archived_db = contents(tmp_path / "crawled.db"), contents(tmp_path / "archived.db")
     for part in ("articles", "groups", "removed"):
         assert archived_db[part] == crawled_db[part], part
+
+
+def test_reader_waits_while_its_pages_are_in_the_pipeline():
+    import asyncio
+    from types import SimpleNamespace
+
+    from scrapy import signals
+    from scrapy.signalmanager import SignalManager
+
+    from crawler.spiders import ItemsInFlight
+
+    crawler = SimpleNamespace(signals=SignalManager())
+
+    async def read_ahead() -> None:
+        in_flight = ItemsInFlight(crawler)
+        in_flight.add(3)
+        room = asyncio.ensure_future(in_flight.wait_until(1))
+        await asyncio.sleep(0)
+        crawler.signals.send_catch_log(signals.item_scraped, item=None)
+        await asyncio.sleep(0)
+        assert not room.done()  # two still in the pipeline
+        crawler.signals.send_catch_log(signals.item_dropped, item=None)
+        await asyncio.sleep(0)
+        assert room.done()
+
+    asyncio.run(read_ahead())

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import scrapy
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.settings import BaseSettings
 
 from crawler import __version__
@@ -66,6 +67,36 @@ class SieveSpider(scrapy.Spider):
     @property
     def incremental(self) -> Incremental:
         return Incremental.of(self.crawler)
+
+
+class ItemsInFlight:
+    """Items a spider yielded from ``start()`` that have not yet left the
+    pipeline. Scrapy holds back ``start()`` for responses being processed
+    and for downloads, not for items: a spider that reads its own input
+    (a WARC file, the cluster's stream) would otherwise load all of it into
+    memory ahead of the pipeline. Such a spider waits for room."""
+
+    def __init__(self, crawler: Crawler):
+        self.count = 0
+        self.waiter: asyncio.Future[None] | None = None
+        self.limit = 0
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self.done, signal=signal)
+
+    def add(self, count: int = 1) -> None:
+        self.count += count
+
+    def done(self, *args: Any, **kwargs: Any) -> None:
+        self.count -= 1
+        if self.waiter is not None and self.count <= self.limit and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def wait_until(self, at_most: int) -> None:
+        """Return once no more than ``at_most`` items are in flight."""
+        if self.count > at_most:
+            self.limit = at_most
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
 
 
 class WebSpider(SieveSpider):

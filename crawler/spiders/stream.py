@@ -9,13 +9,11 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
-
 from crawler.checks import check_redis
 from crawler.cluster import use_writer_stages
 from crawler.database import Database
 from crawler.errors import SieveError, SpiderArgumentError
-from crawler.spiders import SieveSpider
+from crawler.spiders import ItemsInFlight, SieveSpider
 from crawler.stream import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode, entry_id
 
 if TYPE_CHECKING:
@@ -88,8 +86,6 @@ class StreamSpider(SieveSpider):
         #: Read by the run record: a writer kept running ends when stopped.
         self.runs_until_stopped = self.keep_running
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
-        self.in_flight = 0
-        self.batch_done: asyncio.Future[None] | None = None
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -108,14 +104,8 @@ class StreamSpider(SieveSpider):
         # The settings check (an extension) comes after the spider: the lease needs Redis now.
         check_redis(crawler.settings.get("SIEVE_REDIS_URL"))
         take_writer_lease(redis.Redis.from_url(crawler.settings.get("SIEVE_REDIS_URL"), socket_timeout=30), spider.consumer)
-        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
-            crawler.signals.connect(spider.document_done, signal=signal)
+        spider.in_flight = ItemsInFlight(crawler)
         return spider
-
-    def document_done(self, *args: Any, **kwargs: Any) -> None:
-        self.in_flight -= 1
-        if self.in_flight == 0 and self.batch_done is not None and not self.batch_done.done():
-            self.batch_done.set_result(None)
 
     async def start(self) -> AsyncIterator[Any]:
         import redis.asyncio
@@ -142,12 +132,10 @@ class StreamSpider(SieveSpider):
                         documents.append(decode(fields[b"doc"]))
                     except (UnreadableEntry, KeyError) as exc:
                         await self._set_aside(client, stream_id, fields, exc)
-                self.in_flight += len(documents)
-                self.batch_done = asyncio.get_running_loop().create_future()
+                self.in_flight.add(len(documents))
                 for document in documents:
                     yield document
-                if self.in_flight:
-                    await self.batch_done
+                await self.in_flight.wait_until(0)  # the whole batch through dedup and storage
                 last = max([applied or "0-0", *(stream_id.decode("ascii") for stream_id, _ in entries)], key=entry_id)
                 if not self._commit(database, last):
                     return

@@ -13,15 +13,21 @@ from scrapy.http import Response
 from crawler.errors import SpiderArgumentError
 from crawler.items import Skipped
 from crawler.pages import page_from_response
-from crawler.spiders import SieveSpider
+from crawler.spiders import ItemsInFlight, SieveSpider
 from crawler.warc import ArchivedResponse, iso_date, read_records
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+
 logger = logging.getLogger(__name__)
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
+#: Pages read ahead of the pipeline: enough to keep the worker processes busy.
+PAGES_IN_FLIGHT = 32
 
 
 class WarcSpider(SieveSpider):
@@ -59,6 +65,12 @@ class WarcSpider(SieveSpider):
         self.require_article = articles_only.lower() == "true"
         self.paths = warc_files(path)
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.in_flight = ItemsInFlight(crawler)
+        return spider
+
     async def start(self) -> AsyncIterator[Any]:
         max_bytes = self.settings.getint("SIEVE_MAX_BYTES")
         for path in self.paths:
@@ -68,8 +80,11 @@ class WarcSpider(SieveSpider):
                     for record in read_records(stream, max_bytes):
                         item = self.item_for(record)
                         if item is not None:
+                            await self.in_flight.wait_until(PAGES_IN_FLIGHT - 1)
+                            self.in_flight.add()
                             yield item
             except OSError as exc:  # not a WARC file, or unreadable: the files after it are still read
+                self.in_flight.add()
                 yield Skipped(path.resolve().as_uri(), "bad-warc", f"cannot be read as WARC: {exc}")
 
     def item_for(self, record: Any) -> Any:
