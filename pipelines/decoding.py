@@ -126,12 +126,15 @@ def decode(data: bytes, *, html: bool, content_type: str | None = None) -> str:
         text = _decode(data, _bom_encoding(data) or declared or _utf8_or_cp1252(data))
     text = text.lstrip("\ufeff")
 
-    cleaned = _CONTROL.sub("", text)
-    controls = len(text) - len(cleaned)
-    if controls > MAX_CONTROL_SHARE * len(text):
-        raise Unreadable("binary", f"{controls} of {len(text)} characters are control characters")
-    text = cleaned
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Most pages have neither: a scan is cheaper than a substitution.
+    if _CONTROL.search(text):
+        cleaned = _CONTROL.sub("", text)
+        controls = len(text) - len(cleaned)
+        if controls > MAX_CONTROL_SHARE * len(text):
+            raise Unreadable("binary", f"{controls} of {len(text)} characters are control characters")
+        text = cleaned
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise Unreadable("empty", "the document is empty or only whitespace")
     return unicodedata.normalize("NFC", text)

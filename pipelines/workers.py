@@ -124,7 +124,9 @@ class WorkerPool:
         self.stages = stages
         self.timeout = timeout
         self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(sorted({type(stage).__module__ for stage in stages}))
+        self.context.set_forkserver_preload(
+            sorted({type(stage).__module__ for stage in stages} | {m for stage in stages for m in stage.preload})
+        )
         self.workers: list[_Worker] = []
         self.queue: deque[_Task] = deque()
         self.loop: asyncio.AbstractEventLoop | None = None

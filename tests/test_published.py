@@ -113,3 +113,18 @@ def test_malformed_declared_time_is_ignored():
 def test_json_ld_that_is_not_json_is_ignored():
     head = '<script type="application/ld+json">{"datePublished": "2024-03-10T08:00:00Z",</script>'
     assert published(article_html(head, byline="By Tomas Lindqvist, March 10, 2024")) == "2024-03-10"
+
+
+def test_categories_tags_and_licence_are_not_looked_for_and_trafilatura_is_left_as_it_was(monkeypatch):
+    import trafilatura.metadata
+
+    def must_not_run(*args):
+        raise AssertionError("looked for metadata Sieve does not store")
+
+    monkeypatch.setattr(trafilatura.metadata, "extract_catstags", must_not_run)
+    monkeypatch.setattr(trafilatura.metadata, "extract_license", must_not_run)
+    extractor = Extractor(max_bytes=10_000_000, favor_precision=False, min_article_chars=400, max_link_density=0.5)
+    head = '<meta property="article:tag" content="ferries"><link rel="license" href="https://creativecommons.org/licenses/by/4.0/">'
+    article = extractor.extract(Page(url=URL, body=article_html(head), kind="html"), StatsDelta())
+    assert article.title and len(article.text) >= 600
+    assert trafilatura.metadata.extract_catstags is must_not_run and trafilatura.metadata.extract_license is must_not_run
