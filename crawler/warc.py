@@ -75,8 +75,8 @@ def read_records(stream: BinaryIO, max_bytes: int) -> Iterator[ArchivedResponse 
     for record in ArchiveIterator(stream, parse_http=False):
         kind = str(record.record_type)
         url = record.headers.get("WARC-Target-URI")
-        if kind != "response":
-            yield OtherRecord(kind, url)
+        if kind != "response" or not url:
+            yield OtherRecord(kind if url else "response-without-uri", url)
             continue
         declared = record.content_length
         if declared > max_bytes + 64 * 1024:  # room for the HTTP headers

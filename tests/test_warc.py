@@ -87,6 +87,7 @@ def test_responses_that_are_not_pages_are_skipped_with_the_reason(tmp_path):
         return [
             response_record(writer, "https://a.example/report.pdf", b"%PDF-1.7", content_type="application/pdf"),
             response_record(writer, "https://a.example/gone", b"<h1>Not found</h1>", status="404 Not Found"),
+            response_record(writer, "file:///etc/passwd", b"<p>root</p>"),
             revisit,
             writer.create_warc_record("https://a.example/x", "request", payload=io.BytesIO(b""), http_headers=StatusAndHeaders("GET /x HTTP/1.1", [], is_http_request=True)),
             writer.create_warc_record("https://a.example/x", "metadata", payload=io.BytesIO(b"fetchTimeMs: 12"), warc_content_type="application/warc-fields"),
@@ -100,6 +101,7 @@ def test_responses_that_are_not_pages_are_skipped_with_the_reason(tmp_path):
         "https://a.example/report.pdf": ("unsupported-type", "the content type is application/pdf, not HTML or text"),
         "https://a.example/gone": ("http-404", "the archived response has status 404"),
         "https://a.example/again": ("warc-revisit", "a revisit record: the archive points to an earlier copy"),
+        "file:///etc/passwd": ("bad-url", "the record's target is not an http or https URL"),
     }
     assert len(articles(db)) == 1
     assert "'sieve/warc/records/request': 1" in result.stderr and "'sieve/warc/records/metadata': 1" in result.stderr

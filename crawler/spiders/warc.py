@@ -14,6 +14,7 @@ from crawler.errors import SpiderArgumentError
 from crawler.items import Skipped
 from crawler.pages import page_from_response
 from crawler.spiders import ItemsInFlight, SieveSpider
+from crawler.urls import is_web_url
 from crawler.warc import ArchivedResponse, iso_date, read_records
 
 if TYPE_CHECKING:
@@ -97,6 +98,8 @@ class WarcSpider(SieveSpider):
                 return Skipped(record.url, "warc-revisit", "a revisit record: the archive points to an earlier copy")
             return None
         stats.inc_value("sieve/warc/records/response")
+        if not is_web_url(record.url):
+            return Skipped(record.url, "bad-url", "the record's target is not an http or https URL")
         if 300 <= record.status < 400 and record.status != 304 or record.url.endswith("/robots.txt"):
             # A redirect's target is a record of its own; robots.txt is no page.
             stats.inc_value("sieve/warc/not_pages")
