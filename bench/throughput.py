@@ -59,6 +59,36 @@ def run(command: list[str]) -> tuple[float, int, str]:
     return time.perf_counter() - started, peak, out
 
 
+def sieve_db(folder: Path, case: int, round_number: int) -> Path:
+    """The database of a ``scrapy crawl`` case's run in :func:`interleaved`."""
+    return folder / f"sieve-{case}-{round_number}.db"
+
+
+def interleaved(cases: dict[str, list[str]], rounds: int, folder: Path) -> list[tuple[str, float, int]]:
+    """Each command run ``rounds`` times, the cases interleaved so that a slow
+    spell of this shared machine hits every case alike: (label, median
+    seconds, peak memory). A ``scrapy`` command writes to a new
+    :func:`sieve_db` in ``folder`` each run."""
+    measured: dict[str, list[tuple[float, int]]] = {label: [] for label in cases}
+    for round_number in range(rounds):
+        for case, (label, command) in enumerate(cases.items()):
+            if "scrapy" in command[:3]:
+                command = [*command, "-s", f"SIEVE_DB={sieve_db(folder, case, round_number)}"]
+            seconds, peak, _ = run(command)
+            measured[label].append((seconds, peak))
+            print(f"  round {round_number + 1}: {label}: {seconds:.1f} s", flush=True)
+    return [(label, statistics.median(s for s, _ in runs), max(p for _, p in runs)) for label, runs in measured.items()]
+
+
+def print_table(rows: list[tuple[str, float, int]], count: int) -> None:
+    """The Markdown table of :func:`interleaved`'s rows, the first the baseline."""
+    baseline = rows[0][1]
+    print("| run | seconds (wall, end to end) | pages/s | ratio to bare loop | peak memory (process tree) |")
+    print("|---|---|---|---|---|")
+    for label, seconds, peak in rows:
+        print(f"| {label} | {seconds:.1f} | {count / seconds:.1f} | {baseline / seconds:.2f} | {peak / 2**20:.0f} MB |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
@@ -76,29 +106,16 @@ def main() -> None:
         count = len(sources) * args.copies
         cpus = len(os.sched_getaffinity(0))
 
-        cases = [("bare trafilatura.extract loop, one process", [sys.executable, "-c", BARE_LOOP, str(pages)])]
+        cases = {"bare trafilatura.extract loop, one process": [sys.executable, "-c", BARE_LOOP, str(pages)]}
         for label, workers in [(f"scrapy crawl files, SIEVE_WORKERS={cpus} (default)", None), ("scrapy crawl files, SIEVE_WORKERS=0", 0)]:
             command = [sys.executable, "-m", "scrapy", "crawl", "files", "-a", f"path={pages}", "-s", "LOG_LEVEL=WARNING"]
             if workers is not None:
                 command += ["-s", f"SIEVE_WORKERS={workers}"]
-            cases.append((label, command))
-        # Interleaved, so that a slow spell of this shared machine hits every case alike.
-        measured: dict[str, list[tuple[float, int]]] = {label: [] for label, _ in cases}
-        for round_number in range(args.rounds):
-            for label, command in cases:
-                if command[1] == "-m":
-                    command = [*command, "-s", f"SIEVE_DB={Path(tmp) / f'sieve-{round_number}-{len(measured[label])}-{label[-3:]}.db'}"]
-                seconds, peak, _ = run(command)
-                measured[label].append((seconds, peak))
-                print(f"  round {round_number + 1}: {label}: {seconds:.1f} s", flush=True)
-        rows = [(label, statistics.median(s for s, _ in runs), max(p for _, p in runs)) for label, runs in measured.items()]
+            cases[label] = command
+        rows = interleaved(cases, args.rounds, Path(tmp))
 
-    bare = rows[0][1]
     print(f"\n## Throughput: {count} pages ({len(sources)} real pages x {args.copies}), {cpus} CPUs, median of {args.rounds} rounds\n")
-    print("| run | seconds (wall, end to end) | pages/s | ratio to bare loop | peak memory (process tree) |")
-    print("|---|---|---|---|---|")
-    for label, seconds, peak in rows:
-        print(f"| {label} | {seconds:.1f} | {count / seconds:.1f} | {bare / seconds:.2f} | {peak / 2**20:.0f} MB |")
+    print_table(rows, count)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import gzip
 import io
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.throughput import DATA, run  # noqa: E402
+from bench.throughput import DATA, interleaved, print_table, sieve_db  # noqa: E402
 
 BARE_LOOP = """
 import sys, trafilatura
@@ -75,23 +74,11 @@ def main() -> None:
                 sys.executable, "-m", "scrapy", "crawl", "warc", "-a", f"path={warc}", "-s", "LOG_LEVEL=WARNING",
             ],
         }  # fmt: skip
-        measured: dict[str, list[tuple[float, int]]] = {label: [] for label in cases}
-        for round_number in range(args.rounds):
-            for label, command in cases.items():
-                if "scrapy" in command:
-                    command = [*command, "-s", f"SIEVE_DB={Path(tmp) / f'sieve-{round_number}.db'}"]
-                seconds, peak, _ = run(command)
-                measured[label].append((seconds, peak))
-                print(f"  round {round_number + 1}: {label}: {seconds:.1f} s", flush=True)
-        with sqlite3.connect(Path(tmp) / "sieve-0.db") as db:
+        rows = interleaved(cases, args.rounds, Path(tmp))
+        with sqlite3.connect(sieve_db(Path(tmp), 1, 0)) as db:
             documents = db.execute("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM skipped)").fetchone()
-    rows = [(label, statistics.median(s for s, _ in runs), max(p for _, p in runs)) for label, runs in measured.items()]
-    bare = rows[0][1]
     print(f"\n## WARC: {count} response records ({len(sources)} real pages x {args.copies}), {size / 2**20:.0f} MB .warc.gz, {cpus} CPUs, median of {args.rounds} rounds\n")
-    print("| run | seconds (wall, end to end) | pages/s | ratio to bare loop | peak memory (process tree) |")
-    print("|---|---|---|---|---|")
-    for label, seconds, peak in rows:
-        print(f"| {label} | {seconds:.1f} | {count / seconds:.1f} | {bare / seconds:.2f} | {peak / 2**20:.0f} MB |")
+    print_table(rows, count)
     print(f"\nSieve accounted for {sum(documents)} of {count} records: {documents[0]} articles, {documents[1]} skipped.")
 
 
