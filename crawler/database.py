@@ -69,7 +69,12 @@ class PreviousFetch:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stored_time(datetime.now(timezone.utc))
+
+
+def stored_time(moment: datetime) -> str:
+    """A time as the database stores it: UTC, ISO 8601, milliseconds."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def connect(path: str | Path, busy_timeout: float, *, writer: bool = True) -> sqlite_utils.Database:

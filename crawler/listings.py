@@ -43,8 +43,9 @@ def read_url_list(path: str) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def iso_date(text: str | None) -> str | None:
-    """A W3C (sitemap, Atom) or RFC 822 (RSS) date as UTC ISO 8601, or None."""
+def parse_time(text: str | None) -> datetime | None:
+    """A W3C (sitemap, Atom, WARC-Date) or RFC 822 (RSS) date, as an aware
+    datetime (UTC when it names no zone), or None."""
     if not text:
         return None
     try:
@@ -54,9 +55,13 @@ def iso_date(text: str | None) -> str | None:
             moment = parsedate_to_datetime(text)
         except (TypeError, ValueError):
             return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def iso_date(text: str | None) -> str | None:
+    """A W3C (sitemap, Atom) or RFC 822 (RSS) date as UTC ISO 8601, or None."""
+    moment = parse_time(text)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def date_argument(name: str, value: str | None) -> str | None:

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.response import response_status_message
 
 from crawler.bodies import Unreadable, gunzip
 from crawler.items import Skipped
@@ -50,7 +52,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class ArchivedResponse:
     url: str
-    #: ``WARC-Date``, as stored for a fetch (ISO 8601, UTC).
+    #: ``WARC-Date``, as the record gives it.
     date: str
     status: int
     headers: list[tuple[str, str]]
@@ -162,14 +164,6 @@ def _inflate(data: bytes, max_bytes: int) -> bytes:
     raise Unreadable("bad-gzip", "the deflate data is corrupt")
 
 
-def iso_date(warc_date: str) -> str:
-    """A WARC-Date in the form Sieve stores times in."""
-    moment = datetime.fromisoformat(warc_date.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class WarcArchiveMiddleware:
     """Writes what the web spiders download to ``SIEVE_WARC_OUTPUT`` (a
     folder): ``sieve-<time>-<host>-<pid>-<n>.warc.gz``, a new file past
@@ -208,14 +202,13 @@ class WarcArchiveMiddleware:
         writer = self._writer()
         date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         target = request.url
-        path = request.url.split("/", 3)[3] if request.url.count("/") >= 3 else ""
-        request_headers = StatusAndHeaders(
-            f"{request.method} /{path} HTTP/1.1", _header_list(request.headers), is_http_request=True
-        )
+        url = urlparse_cached(request)
+        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        request_headers = StatusAndHeaders(f"{request.method} {path} HTTP/1.1", _header_list(request.headers), is_http_request=True)
         # Scrapy has undone chunked transfer: say what the body is now.
         response_headers = [(n, v) for n, v in _header_list(response.headers) if n.lower() not in ("transfer-encoding", "content-length")]
         response_headers.append(("Content-Length", str(len(response.body))))
-        status = StatusAndHeaders(f"{response.status} {_reason(response.status)}", response_headers, protocol="HTTP/1.1")
+        status = StatusAndHeaders(response_status_message(response.status), response_headers, protocol="HTTP/1.1")
         for record in (
             writer.create_warc_record(target, "response", payload=BytesIO(response.body), http_headers=status, warc_headers_dict={"WARC-Date": date}),
             writer.create_warc_record(target, "request", payload=BytesIO(request.body), http_headers=request_headers, warc_headers_dict={"WARC-Date": date}),
@@ -252,12 +245,3 @@ class WarcArchiveMiddleware:
 
 def _header_list(headers: Any) -> list[tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, values in headers.items() for value in values]
-
-
-def _reason(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"

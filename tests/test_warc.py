@@ -65,6 +65,22 @@ def test_warc_date_is_when_the_page_was_fetched(tmp_path):
     assert {r["fetched_at"] for r in read_rows(tmp_path / "sieve.db", "SELECT fetched_at FROM fetches")} == {"2024-03-01T10:00:00.000Z"}
 
 
+def test_record_with_an_unreadable_warc_date_is_stored_as_fetched_now(tmp_path):
+    def build(writer):
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        page = story_page(STORIES[0]).encode()
+        return [
+            writer.create_warc_record("https://a.example/odd-date", "response", payload=io.BytesIO(page), http_headers=http, warc_headers_dict={"WARC-Date": "yesterday"}),
+            *stories(writer, count=2),
+        ]
+
+    db = tmp_path / "sieve.db"
+    assert crawl_warc(db, write_warc(tmp_path / "a.warc.gz", build)).returncode == 0
+    assert len(articles(db)) == 3
+    fetched = {r["url"]: r["fetched_at"] for r in read_rows(db, "SELECT url, fetched_at FROM fetches")}
+    assert fetched["https://a.example/odd-date"] > "2025" and fetched[f"https://news.example.org{STORIES[1].path}"] == "2024-03-01T10:00:00.000Z"
+
+
 def test_chunked_and_gzip_encoded_bodies_are_decoded(tmp_path):
     page = story_page(STORIES[0]).encode()
     chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (page[:500], page[500:])) + b"0\r\n\r\n"

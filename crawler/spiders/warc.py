@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.database import stored_time
 from crawler.errors import SpiderArgumentError
 from crawler.items import Skipped
+from crawler.listings import parse_time
 from crawler.pages import page_from_response
 from crawler.spiders import ItemsInFlight, SieveSpider
 from crawler.urls import is_web_url
-from crawler.warc import ArchivedResponse, iso_date, read_records
+from crawler.warc import ArchivedResponse, read_records
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -110,8 +112,8 @@ class WarcSpider(SieveSpider):
             record.url, status=record.status, headers=record.headers, body=record.body, request=Request(record.url)
         )
         item = page_from_response(response, self.incremental, record.url, require_article=self.require_article)
-        if item.fetch is not None and record.date:
-            item.fetch.fetched_at = iso_date(record.date)
+        if item.fetch is not None and (fetched := parse_time(record.date)):
+            item.fetch.fetched_at = stored_time(fetched)
         return item
 
 
