@@ -89,6 +89,11 @@ def use_shared_frontier(settings: BaseSettings) -> None:
         settings.set(name, value, priority=SETTINGS_PRIORITIES["cmdline"] + 1)
 
 
+def is_cluster_crawler(settings: BaseSettings) -> bool:
+    """Whether a crawl is a cluster crawler (see :func:`use_shared_frontier`)."""
+    return settings.get("SCHEDULER") == SHARED_SCHEDULER
+
+
 def use_writer_stages(settings: BaseSettings) -> None:
     """Make a crawl the cluster's writer: dedup and storage only."""
     settings.set("ITEM_PIPELINES", {**settings.getdict("ITEM_PIPELINES"), **WRITER_STAGES}, priority="spider")
@@ -106,7 +111,7 @@ class SharedFrontierIdle:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if crawler.settings.get("SCHEDULER") != SHARED_SCHEDULER:
+        if not is_cluster_crawler(crawler.settings):
             raise NotConfigured  # off unless asked for: no warning (Scrapy logs a reason as one)
         idle = cls(crawler, crawler.settings.getfloat("SIEVE_CLUSTER_IDLE_SECONDS"))
         crawler.signals.connect(idle.spider_idle, signal=signals.spider_idle)
@@ -178,7 +183,7 @@ class SharedPolitenessMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        if settings.get("SCHEDULER") != SHARED_SCHEDULER:
+        if not is_cluster_crawler(settings):
             raise NotConfigured  # off unless asked for: no warning (Scrapy logs a reason as one)
         import redis.asyncio
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 
+from crawler.cluster import is_cluster_crawler
 from crawler.database import Database, PreviousFetch, StoredArticle
 from crawler.items import Fetch, Unchanged
 
@@ -81,8 +82,8 @@ class Incremental:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         mirror = None
-        if settings.get("SIEVE_REDIS_URL") and not settings.get("SIEVE_DB"):
-            # A cluster crawler: the writer keeps a copy of its database's fetches in Redis.
+        if is_cluster_crawler(settings):
+            # No database here: the writer keeps a copy of its fetches in Redis.
             from crawler.stream import FetchMirror
 
             mirror = FetchMirror.from_url(settings.get("SIEVE_REDIS_URL"))
