@@ -543,10 +543,15 @@ class Database:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        """Set a ``meta`` value in the open write transaction."""
-        self.begin().execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
-        )
+        """Set a ``meta`` value in the open write transaction; on failure,
+        :meth:`fail` and raise."""
+        try:
+            self.begin().execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
+            )
+        except sqlite3.Error as exc:
+            self.fail(exc)
+            raise
 
     def stored_article(self, url: str) -> StoredArticle | None:
         row = self.open().execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()

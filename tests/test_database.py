@@ -128,6 +128,18 @@ def test_held_batch_is_rolled_back_when_the_run_ends_before_committing_it(fresh_
     assert fresh_db.pending_counts == {}
 
 
+def test_failed_meta_write_rolls_back_and_fails_the_run():
+    stats = StatsDelta()
+    database = Database(":memory:", batch_size=100, flush_seconds=60, busy_timeout=1, stats=stats)
+    database.begin().execute("DROP TABLE meta")  # the write below cannot succeed
+    with pytest.raises(sqlite3.OperationalError):
+        database.set_meta("stream_applied", "1-0")
+    assert database.failure == "could not write to :memory:: no such table: meta"
+    assert stats.counts["sieve/errors/database"] == 1
+    assert "meta" in {r[0] for r in database.open().execute("SELECT name FROM sqlite_master")}  # rolled back
+    database.close()
+
+
 def test_previous_fetch_returns_what_was_written(fresh_db):
     db = fresh_db.begin()
     modified = "Wed, 01 May 2024 09:00:00 GMT"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -212,9 +213,8 @@ class StreamSpider(SieveSpider):
         try:
             database.set_meta(APPLIED, last)
             database.commit()
-        except Exception as exc:  # noqa: BLE001 - Database.fail has recorded and reported it
-            logger.debug("Commit failed: %s", exc)
-            return False
+        except sqlite3.Error:
+            return False  # Database.fail has recorded it: the run fails
         return True
 
     async def acknowledge(self, client: Any, ids: list[bytes]) -> None:
