@@ -534,6 +534,7 @@ class Database:
         if urls is None:
             rows = db.execute(query)
         else:
+            # One URL is what every page request asks: a plain lookup, no JSON.
             where = "f.url = ?" if len(urls) == 1 else "f.url IN (SELECT value FROM json_each(?))"
             rows = db.execute(f"{query} WHERE {where}", urls if len(urls) == 1 else [json.dumps(urls)])
         return {row[0]: PreviousFetch(Fetch(row[1], row[2], row[3]), row[4], bool(row[5])) for row in rows}

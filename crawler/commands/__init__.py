@@ -1,5 +1,5 @@
-"""Sieve's own ``scrapy`` commands (``COMMANDS_MODULE``): ``export``, ``runs``
-and ``stats``, and an exit-status-aware ``crawl``."""
+"""Sieve's own ``scrapy`` commands (``COMMANDS_MODULE``): ``export``, ``runs``,
+``stats`` and ``frontier``, and an exit-status-aware ``crawl``."""
 
 from __future__ import annotations
 
