@@ -390,6 +390,7 @@ class Database:
         self.crawler = crawler
         self.db: sqlite_utils.Database | None = None
         self.pending = 0
+        self.documents_done = 0
         self.pending_counts: Counter[str] = Counter()
         self.flush_timer: asyncio.TimerHandle | None = None
         self.failure: str | None = None
@@ -447,7 +448,10 @@ class Database:
     def document_done(self, *args: Any, **kwargs: Any) -> None:
         """One more document has left the pipeline (a signal handler)."""
         self.pending += 1
-        if self.auto_commit and self.pending >= self.batch_size:
+        self.documents_done += 1
+        # The first document is committed at once: whoever watches the
+        # database (or a benchmark) sees the run at work without waiting a batch.
+        if self.auto_commit and (self.pending >= self.batch_size or self.documents_done == 1):
             self._commit_quietly()
 
     def commit(self) -> None:

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
-from datasketch import MinHash
 
 if TYPE_CHECKING:
+    from datasketch import MinHash
+
     from scrapy.settings import BaseSettings
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -78,7 +79,11 @@ class MinhashConfig:
 
     @cached_property
     def _template(self) -> MinHash:
-        # Creating a MinHash draws its permutations; copies of one template share them.
+        # Creating a MinHash draws its permutations; copies of one template
+        # share them. Imported here: datasketch imports scipy (0.3 s), and a
+        # crawl's own process may need no signature before its first article.
+        from datasketch import MinHash
+
         return MinHash(num_perm=self.num_perm, seed=self.seed, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
 
     def shingles(self, normalized: str) -> set[bytes]:

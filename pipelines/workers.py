@@ -16,12 +16,13 @@ page, is replaced; that page is recorded as skipped (``worker-crashed``,
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
-import signal
-import traceback
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.items import Page, Skipped
+from pipelines.worker_process import stage_cpu_key, timed_call, worker_main
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -45,48 +47,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class StatsDelta:
-    """What a stage counts in a worker, to be added to the crawl's stats."""
+def timed(stage: Any, stats: Any) -> Any:
+    """The stage, its ``process_item`` counted as :func:`timed_call` does
+    (not an asynchronous one, whose time is mostly waiting)."""
+    process_item = stage.process_item
+    if inspect.iscoroutinefunction(process_item):
+        return stage
+    key = stage_cpu_key(stage)
 
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
+    @functools.wraps(process_item)
+    def process_item_timed(item: Any) -> Any:
+        return timed_call(key, process_item, item, stats)
 
-    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
-        self.counts[key] += count
-
-    def take(self) -> dict[str, int]:
-        counts, self.counts = dict(self.counts), Counter()
-        return counts
-
-
-def worker_main(conn: Connection, stages: list[DocumentStage]) -> None:
-    """A worker: turn pages into items with the document stages (as built
-    in the crawl's process) until told to stop (None) or the crawl's
-    process goes away (end of file)."""
-    # Ctrl-C reaches the whole process group; the crawl decides when to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stats = StatsDelta()
-    for stage in stages:
-        stage.stats = stats
-    while True:
-        try:
-            item = conn.recv()
-        except (EOFError, OSError):
-            return
-        if item is None:
-            return
-        try:
-            for stage in stages:
-                item = stage.process_item(item)
-            outcome = ("item", item, stats.take())
-        except DropItem as exc:
-            outcome = ("drop", str(exc), stats.take())
-        except Exception:
-            outcome = ("error", traceback.format_exc(), stats.take())
-        try:
-            conn.send(outcome)
-        except OSError:
-            return  # the crawl's process is gone
+    stage.process_item = process_item_timed
+    return stage
 
 
 @dataclass
@@ -124,8 +98,10 @@ class WorkerPool:
         self.stages = stages
         self.timeout = timeout
         self.context = multiprocessing.get_context("forkserver")
+        # The workers unpickle worker_main and the stages: what that imports,
+        # imported once in the fork server, is shared by every worker.
         self.context.set_forkserver_preload(
-            sorted({type(stage).__module__ for stage in stages} | {m for stage in stages for m in stage.preload})
+            sorted({worker_main.__module__} | {type(stage).__module__ for stage in stages} | {m for stage in stages for m in stage.preload})
         )
         self.workers: list[_Worker] = []
         self.queue: deque[_Task] = deque()
@@ -138,6 +114,11 @@ class WorkerPool:
         #: memory), and replacing workers would only go round in circles.
         self.stillborn = 0
         self.broken: str | None = None
+
+    def start_fork_server(self) -> None:
+        """Start the fork server now, so that it imports the stages while
+        the crawl is still starting, on another CPU."""
+        multiprocessing.forkserver.ensure_running()
 
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -306,8 +287,9 @@ class ParallelItemProcessor:
         if workers and leading:
             pool = WorkerPool(workers, [stage for _, stage in stages[:leading]], crawler.settings.getfloat("SIEVE_EXTRACT_TIMEOUT"))
             logger.info("Stages in %d worker processes: %s", workers, ", ".join(path for path, _ in stages[:leading]))
+            pool.start_fork_server()
             stages = stages[leading:]
-        manager = ItemPipelineManager(*(stage for _, stage in stages), crawler=crawler)
+        manager = ItemPipelineManager(*(timed(stage, crawler.stats) for _, stage in stages), crawler=crawler)
         logger.info("Stages in this process: %s", ", ".join(path for path, _ in stages))
         return cls(crawler, manager, pool)
 

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from crawler.database import MIGRATIONS, Database, DatabaseError, SchemaTooNew, migrate, schema_version
 from pipelines.fingerprints import MinhashConfig
-from pipelines.workers import StatsDelta
+from pipelines.worker_process import StatsDelta
 
 ARTICLE = (
     "INSERT INTO articles (url, source, text, content_hash, first_seen, last_seen) "
@@ -70,9 +70,22 @@ def test_uncommitted_writes_are_lost_on_rollback(fresh_db):
     assert count(fresh_db, "articles") == 0
 
 
+def test_first_document_of_a_run_is_committed_at_once():
+    database = Database(":memory:", batch_size=3, flush_seconds=60, busy_timeout=1)
+    try:
+        db = database.begin()
+        db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
+        database.document_done()
+        assert not db.conn.in_transaction
+        assert count(database, "articles") == 1
+    finally:
+        database.close()
+
+
 def test_document_done_commits_after_batch_size_documents():
     database = Database(":memory:", batch_size=3, flush_seconds=60, busy_timeout=1)
     try:
+        database.document_done()  # the first, committed on its own
         db = database.begin()
         db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
         database.document_done()

@@ -13,7 +13,7 @@ from pipelines.fingerprints import MinhashConfig
 from pipelines.neardup import CrossDedupPipeline
 from pipelines.repeats import RepeatFinder, RepeatPipeline
 from pipelines.store import StorePipeline
-from pipelines.workers import StatsDelta
+from pipelines.worker_process import StatsDelta
 
 LIBRARY = [
     "The Harbourside public library reopened on Saturday after an eighteen-month renovation that replaced its "

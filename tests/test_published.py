@@ -9,7 +9,7 @@ import json
 
 from crawler.items import Page
 from pipelines.extract import Extractor
-from pipelines.workers import StatsDelta
+from pipelines.worker_process import StatsDelta
 
 URL = "https://www.lakeside-courier.example/news/2024/ferry-timetable.html"
 

@@ -64,6 +64,14 @@ def test_counters_from_workers_reach_the_crawl_stats(runs_with_and_without_worke
     assert "Stages in 2 worker processes" in stderr
 
 
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_every_stage_counts_its_cpu_time(runs_with_and_without_workers, workers):
+    db, _ = runs_with_and_without_workers[workers]
+    stats = json.loads(read_rows(db, "SELECT stats FROM runs")[0]["stats"])
+    stages = ["ExtractPipeline", "CleanPipeline", "RepeatPipeline", "CrossDedupPipeline", "StorePipeline"]
+    assert all(stats.get(f"sieve/cpu_us/{stage}", 0) > 0 for stage in stages), stats
+
+
 @pytest.fixture
 def faulty_pipelines() -> str:
     return json.dumps({"tests.fault_stages.FaultInjector": 50, **project_settings.ITEM_PIPELINES})
