@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import xxhash
+from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +94,13 @@ def test_output_is_a_subsequence_without_exact_repeats(texts):
 def test_finder_is_deterministic():
     texts = [Paragraph(i, t) for i, t in enumerate(POOL * 3)]
     assert RepeatFinder(0.8, MinhashConfig()).find(texts)[0] == RepeatFinder(0.8, MinhashConfig()).find(texts)[0]
+
+
+def test_signatures_equal_datasketch_minhash_update_batch():
+    """The signatures Sieve stores are datasketch's, for the scheme it names."""
+    config = MinhashConfig()
+    texts = [A, B, C, A.upper(), "Ünïcode—text, with ﬁligatures and 数字 too, long enough for shingles."]
+    for text, signature in zip(texts, config.signatures_of(texts)):
+        minhash = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
+        minhash.update_batch(config.shingles(normalize(text)))
+        assert signature.tolist() == minhash.hashvalues.tolist()
