@@ -2,10 +2,10 @@
 Sieve do, each refusal a :class:`Refused` error that the spider records as
 skipped, with its reason:
 
-- :class:`WebOnlyMiddleware`: only http(s) URLs are fetched, except local
-  files the user named on the command line (the ``files`` spider marks its
-  requests). A ``file://`` URL found in a sitemap, robots.txt, feed, link,
-  redirect or canonical link is ``bad-url``.
+- :class:`WebOnlyMiddleware`: only http(s) URLs are fetched (the ``files``
+  spider reads the files the user named itself). A ``file://`` URL found in
+  a sitemap, robots.txt, feed, link, redirect or canonical link is
+  ``bad-url``.
 - :class:`RedirectLoopMiddleware`: a redirect back to a URL already visited
   on the way (a loop, or a page redirecting to itself) is ``redirect-loop``;
   Scrapy's own limit (``REDIRECT_MAX_TIMES``) gives ``too-many-redirects``.
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from scrapy.robotstxt import RobotParser
 
-#: Request meta key: a local file the user named (only the files spider sets it).
-LOCAL_FILE = "sieve_local_file"
-
-
 class Refused(IgnoreRequest):
     """A request Sieve will not make or follow; ``reason`` is the skip reason."""
 
@@ -46,8 +42,6 @@ class Refused(IgnoreRequest):
 
 class WebOnlyMiddleware:
     def process_request(self, request: Request) -> None:
-        if request.meta.get(LOCAL_FILE) and request.url.startswith("file://"):
-            return
         if not is_web_url(request.url):
             raise Refused("bad-url", "not an http or https URL; only the command line may name local files")
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 PAGE = "sieve_page"
 #: Request meta key set by the middleware: the :class:`PreviousFetch` of the URL.
 PREVIOUS = "sieve_previous"
+#: previous_fetch() not asked yet (None is an answer: no earlier download).
+NOT_LOOKED_UP = object()
 
 
 def body_hash(body: bytes) -> str:
@@ -119,9 +121,14 @@ class Incremental:
         if response.status == 304:
             return Unchanged(response.url, "not-modified")
         # The middleware has looked it up already for page requests.
-        previous = response.meta[PREVIOUS] if PREVIOUS in response.meta else self.previous_fetch(response.url)
+        return self.unchanged_body(response.url, fetch, response.meta.get(PREVIOUS, NOT_LOOKED_UP))
+
+    def unchanged_body(self, url: str, fetch: Fetch, previous: Any = NOT_LOOKED_UP) -> Unchanged | None:
+        """``same-body`` for the body last downloaded from ``url``."""
+        if previous is NOT_LOOKED_UP:
+            previous = self.previous_fetch(url)
         if previous is not None and previous.fetch.body_hash == fetch.body_hash:
-            return Unchanged(response.url, "same-body", fetch)
+            return Unchanged(url, "same-body", fetch)
         return None
 
     def unchanged_entry(self, url: str, date: str | None) -> Unchanged | None:

@@ -153,6 +153,16 @@ WORDS = (
 ).split()
 
 
+def slow_stages() -> dict[str, str]:
+    """Settings that make a crawl take tests.fault_stages.SlowStage's time
+    over each page, so that a test can act while it runs."""
+    import json
+
+    import settings as project_settings
+
+    return {"ITEM_PIPELINES": json.dumps({"tests.fault_stages.SlowStage": 50, **project_settings.ITEM_PIPELINES})}
+
+
 def write_articles(folder: Path, count: int, seed: int = 0) -> list[Path]:
     """``count`` distinct plain-text articles: a title and four paragraphs of
     sentences drawn at random, so no two are near-duplicates."""

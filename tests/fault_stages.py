@@ -1,6 +1,6 @@
-"""A document stage that misbehaves on purpose, for the worker-pool and
-exit-status tests: it kills its process, hangs, or raises, on pages that
-ask for it."""
+"""Document stages that misbehave on purpose, for the worker-pool and
+exit-status tests: one kills its process, hangs, or raises, on pages that
+ask for it; one is slow, so that a test can stop a crawl half-way."""
 
 from __future__ import annotations
 
@@ -25,4 +25,19 @@ class FaultInjector(DocumentStage):
                 time.sleep(3600)
             if b"RAISE-IN-THE-STAGE" in item.body:
                 raise RuntimeError("this stage fails on purpose")
+        return item
+
+
+class SlowStage(DocumentStage):
+    """Takes ``SECONDS_PER_PAGE`` over each page (in each worker process)."""
+
+    SECONDS_PER_PAGE = 0.05
+
+    @classmethod
+    def build(cls, settings, stats) -> SlowStage:
+        return cls()
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Page):
+            time.sleep(self.SECONDS_PER_PAGE)
         return item

@@ -6,11 +6,7 @@ import pytest
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.guards import LOCAL_FILE, Refused, RedirectLoopMiddleware, WebOnlyMiddleware
-
-
-def test_local_file_named_by_the_user_is_let_through():
-    assert WebOnlyMiddleware().process_request(Request("file:///home/me/a.txt", meta={LOCAL_FILE: True})) is None
+from crawler.guards import Refused, RedirectLoopMiddleware, WebOnlyMiddleware
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/a", "data:text/html,hi"])
@@ -18,11 +14,6 @@ def test_non_web_url_found_in_content_is_refused_as_bad_url(url):
     with pytest.raises(Refused) as refusal:
         WebOnlyMiddleware().process_request(Request(url))
     assert refusal.value.reason == "bad-url"
-
-
-def test_local_file_mark_does_not_let_other_schemes_through():
-    with pytest.raises(Refused):
-        WebOnlyMiddleware().process_request(Request("ftp://example.org/a", meta={LOCAL_FILE: True}))
 
 
 def redirect(url: str, location: str, visited: list[str]) -> Response:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import read_rows, scrapy_crawl, write_articles
+from tests.conftest import read_rows, scrapy_crawl, slow_stages, write_articles
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def two_runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("progress")
     write_articles(folder / "in", 40)
     db = folder / "sieve.db"
-    settings = {"SIEVE_PROGRESS_INTERVAL": "0.3", "DOWNLOAD_DELAY": "0.05"}
+    settings = {"SIEVE_PROGRESS_INTERVAL": "0.3", **slow_stages()}
     first = scrapy_crawl("files", db=db, args={"path": str(folder / "in")}, settings={**settings, "SIEVE_WORKERS": "2"})
     second = scrapy_crawl("files", db=db, args={"path": str(folder / "in")}, settings=settings)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr

@@ -16,7 +16,7 @@ import pytest
 
 from crawler import database
 import settings as project_settings
-from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, write_articles
+from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, slow_stages, write_articles
 from tests.fixture_site import STORIES
 
 
@@ -139,7 +139,7 @@ def test_two_crawls_into_one_database_at_once_both_finish(tmp_path, db_path):
 
 def test_killed_crawl_leaves_a_sound_database_and_the_next_run_completes_it(tmp_path, db_path):
     write_articles(tmp_path / "in", 120)
-    slow = {"DOWNLOAD_DELAY": "0.05", "SIEVE_STORE_BATCH": "5", "SIEVE_WORKERS": "2"}
+    slow = {**slow_stages(), "SIEVE_STORE_BATCH": "5", "SIEVE_WORKERS": "2"}
     process = subprocess.Popen(crawl_command("files", db_path, {"path": str(tmp_path / "in")}, slow), cwd=REPO, stderr=subprocess.DEVNULL)
     wait_for(lambda: stored(db_path) >= 15)
     process.send_signal(signal.SIGKILL)
@@ -160,7 +160,7 @@ def test_killed_crawl_leaves_a_sound_database_and_the_next_run_completes_it(tmp_
 def test_jobdir_pause_and_resume(tmp_path, db_path):
     write_articles(tmp_path / "in", 150)
     job = {"JOBDIR": str(tmp_path / "job"), "SIEVE_INCREMENTAL": "False"}
-    command = crawl_command("files", db_path, {"path": str(tmp_path / "in")}, {**job, "DOWNLOAD_DELAY": "0.05"})
+    command = crawl_command("files", db_path, {"path": str(tmp_path / "in")}, {**job, **slow_stages()})
     process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
     wait_for(lambda: stored(db_path) >= 10)
     process.send_signal(signal.SIGINT)  # Ctrl-C: stop cleanly, keep the job's state
@@ -171,14 +171,14 @@ def test_jobdir_pause_and_resume(tmp_path, db_path):
     assert scrapy_crawl("files", db=db_path, args={"path": str(tmp_path / "in")}, settings=job).returncode == 0
     assert count(db_path, "SELECT count(*) FROM articles") == 150
     # The resumed run fetched only what the paused one had not.
-    assert run_stats(db_path, 2)["downloader/request_count"] <= 150 - paused_at + 1
+    assert run_stats(db_path, 2)["sieve/files/read"] <= 150 - paused_at + 1
     assert [r["status"] for r in read_rows(db_path, "SELECT status FROM runs ORDER BY id")] == ["shutdown", "finished"]
 
 
 def test_stopped_run_exits_non_zero_and_is_recorded_as_not_finished(tmp_path, db_path):
     write_articles(tmp_path / "in", 150)
     process = subprocess.Popen(
-        crawl_command("files", db_path, {"path": str(tmp_path / "in")}, {"DOWNLOAD_DELAY": "0.05"}), cwd=REPO, stderr=subprocess.DEVNULL
+        crawl_command("files", db_path, {"path": str(tmp_path / "in")}, slow_stages()), cwd=REPO, stderr=subprocess.DEVNULL
     )
     wait_for(lambda: stored(db_path) >= 5)
     process.send_signal(signal.SIGTERM)

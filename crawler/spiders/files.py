@@ -6,23 +6,30 @@ import fnmatch
 import logging
 import os
 from stat import S_ISREG
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scrapy import Request
-from scrapy.http import Response
-from twisted.python.failure import Failure
+from scrapy import signals
+from w3lib.url import safe_url_string
 
 from crawler.bodies import too_large
 from crawler.errors import SpiderArgumentError
-from crawler.guards import LOCAL_FILE
 from crawler.incremental import body_hash, file_version
 from crawler.items import Fetch, Page, Skipped, Unchanged
-from crawler.spiders import SieveSpider
+from crawler.spiders import ItemsInFlight, SieveSpider
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
+FILES_IN_FLIGHT = 32
+#: Spider state key (kept in JOBDIR): the URL of the last file through the stages.
+RESUME_AFTER = "resume_after"
 KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".xhtml": "html"}
 
 
@@ -49,16 +56,16 @@ class FilesSpider(SieveSpider):
     ``.htm`` and ``.xhtml`` as HTML, each also gzipped (``.gz``). Files of
     other types, and files larger than ``SIEVE_MAX_BYTES``, are recorded as
     skipped without being read. Files whose size and modification time have
-    not changed since they were last read are not read again. The files are
-    fetched as ``file://`` requests, so settings, stats and pipelines apply
-    as for web pages.
+    not changed since they were last read are not read again.
+
+    The spider reads the files itself, in order, at most
+    ``FILES_IN_FLIGHT`` ahead of the stages (Scrapy's downloader would cost
+    a millisecond of the crawl's process per file). With ``JOBDIR``, the
+    last file whose document has left the stages is kept in the spider's
+    state, and a resumed run starts after it.
     """
 
     name = "files"
-    # One file at a time: the files then reach the pipeline in sorted order,
-    # so a run over the same folder is repeatable. The web's manners (delays,
-    # AutoThrottle) have no purpose on a local disk.
-    custom_settings = {"CONCURRENT_REQUESTS": 1, "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
 
     def __init__(self, path: str | None = None, glob: str | None = None, **kwargs: Any):
         super().__init__(path=path, glob=glob, **kwargs)
@@ -68,6 +75,19 @@ class FilesSpider(SieveSpider):
         if not self.root.exists():
             raise SpiderArgumentError(f"path does not exist: {path}")
         self.glob = glob
+        #: URLs yielded and not yet through the stages, oldest first: they
+        #: leave in this order (pipelines.workers keeps it).
+        self.pending: deque[str] = deque()
+        #: Scrapy's SpiderState replaces it with the one kept in JOBDIR, if any.
+        self.state: dict[str, Any] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.in_flight = ItemsInFlight(crawler)
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider.document_done, signal=signal)
+        return spider
 
     def files(self) -> Iterator[Path]:
         if not self.root.is_dir():
@@ -80,48 +100,62 @@ class FilesSpider(SieveSpider):
                     yield Path(folder, name)
 
     async def start(self) -> AsyncIterator[Any]:
-        max_bytes = self.settings.getint("SIEVE_MAX_BYTES")
         # A second walk costs little against reading the files, and gives the
         # progress line its total (crawler.progress).
         self.expected_documents = sum(1 for _ in self.files())
+        resume_after = self.state.get(RESUME_AFTER)
+        skipping = resume_after is not None and any(url_of(path) == resume_after for path in self.files())
+        if skipping:
+            logger.info("Resuming the job after %s", resume_after)
         for path in self.files():
-            url = path.resolve().as_uri()
-            kind = kind_of(path)
-            if kind is None:
-                yield Skipped(url, "unsupported-type", f"{''.join(path.suffixes) or 'no extension'} is not a text or HTML file")
+            url = url_of(path)
+            if skipping:
+                skipping = url != resume_after
+                self.expected_documents -= 1
                 continue
-            try:
-                stat = path.stat()
-            except OSError as exc:
-                yield Skipped(url, "unreadable", str(exc))
-                continue
+            await self.in_flight.wait_until(FILES_IN_FLIGHT - 1)
+            self.in_flight.add()
+            self.pending.append(url)
+            yield self.document(path, url)
+
+    def document(self, path: Path, url: str) -> Page | Skipped | Unchanged:
+        kind = kind_of(path)
+        if kind is None:
+            return Skipped(url, "unsupported-type", f"{''.join(path.suffixes) or 'no extension'} is not a text or HTML file")
+        try:
+            stat = path.stat()
             if not S_ISREG(stat.st_mode):
                 # A named pipe or a device would block the read, or never end.
-                yield Skipped(url, "not-a-file", "not a regular file (a named pipe, socket or device)")
-                continue
+                return Skipped(url, "not-a-file", "not a regular file (a named pipe, socket or device)")
+            max_bytes = self.settings.getint("SIEVE_MAX_BYTES")
             if stat.st_size > max_bytes:
                 refusal = too_large(stat.st_size, max_bytes)
-                yield Skipped(url, refusal.reason, refusal.detail)
-                continue
+                return Skipped(url, refusal.reason, refusal.detail)
             version = file_version(stat.st_size, stat.st_mtime_ns)
             if unchanged := self.incremental.unchanged_file(url, version):
-                yield unchanged
-                continue
-            yield Request(
-                url,
-                callback=self.parse,
-                errback=self.unreadable,
-                cb_kwargs={"kind": kind, "version": version},
-                meta={LOCAL_FILE: True},
-            )
+                return unchanged
+            with path.open("rb") as file:
+                body = file.read(max_bytes + 1)  # it may have grown since stat()
+        except OSError as exc:
+            return Skipped(url, "unreadable", str(exc))
+        if len(body) > max_bytes:
+            refusal = too_large(len(body), max_bytes)
+            return Skipped(url, refusal.reason, refusal.detail)
+        self.crawler.stats.inc_value("sieve/files/read")
+        fetch = Fetch(etag=version, body_hash=body_hash(body))
+        if unchanged := self.incremental.unchanged_body(url, fetch):
+            return unchanged
+        return Page(url=url, body=body, kind=kind, source=path.parent.name, fetch=fetch)
 
-    def parse(self, response: Response, kind: str, version: str) -> Iterator[Page | Unchanged]:
-        path = Path(response.url.removeprefix("file://"))
-        fetch = Fetch(etag=version, body_hash=body_hash(response.body))
-        if unchanged := self.incremental.unchanged_response(response, fetch):
-            yield unchanged
-            return
-        yield Page(url=response.url, body=response.body, kind=kind, source=path.parent.name, fetch=fetch)
+    def document_done(self, *args: Any, **kwargs: Any) -> None:
+        if self.pending:
+            self.state[RESUME_AFTER] = self.pending.popleft()
 
-    def unreadable(self, failure: Failure) -> Iterator[Skipped]:
-        yield Skipped(failure.request.url, "unreadable", str(failure.value))
+    def closed(self, reason: str) -> None:
+        if reason == "finished":  # nothing to resume: a new run reads everything
+            self.state.pop(RESUME_AFTER, None)
+
+
+def url_of(path: Path) -> str:
+    """The file's URL, as Scrapy would have made it (and as earlier runs stored it)."""
+    return safe_url_string(path.resolve().as_uri(), "utf-8")
