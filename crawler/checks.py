@@ -114,6 +114,8 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_REPEAT_MIN_WORDS": whole(1),
     "SIEVE_CROSS_DEDUP_ENABLED": boolean,
     "SIEVE_NEAR_DUP_THRESHOLD": FRACTION,
+    "SIEVE_NEAR_DUP_CONTAINMENT": number(0, maximum=1),
+    "SIEVE_NEAR_DUP_MIN_WORDS": whole(1),
     "SIEVE_SITE_BOILERPLATE_MIN": whole(2),
     "SIEVE_SITE_BOILERPLATE_SIMILARITY": FRACTION,
     "SIEVE_STORE_BATCH": whole(1),

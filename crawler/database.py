@@ -331,6 +331,14 @@ def _v7_change_sequence(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('change_seq', (SELECT coalesce(max(id), 0) FROM articles))")
 
 
+def _v8_duplicate_rule(db: sqlite_utils.Database) -> None:
+    """articles.duplicate_rule and duplicate_similarity: how a near-duplicate was linked"""
+    db.execute("ALTER TABLE articles ADD COLUMN duplicate_rule TEXT")
+    db.execute("ALTER TABLE articles ADD COLUMN duplicate_similarity REAL")
+    # Every link made before this version was by Jaccard similarity; its value was not kept.
+    db.execute("UPDATE articles SET duplicate_rule = 'resemblance' WHERE duplicate_of IS NOT NULL")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_cross_document_dedup,
@@ -339,6 +347,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v5_scheme_names_min_words,
     _v6_application_id,
     _v7_change_sequence,
+    _v8_duplicate_rule,
 ]
 
 

@@ -123,6 +123,18 @@ class NewBoilerplate:
 
 
 @dataclass
+class Link:
+    """How an article nearly duplicates another (``articles.duplicate_rule``
+    and ``duplicate_similarity``)."""
+
+    article_id: int
+    #: ``resemblance`` (Jaccard similarity) or ``containment`` (the share of
+    #: the shorter text's shingles found in the other).
+    rule: str
+    similarity: float
+
+
+@dataclass
 class Article:
     url: str
     kind: str
@@ -144,8 +156,14 @@ class Article:
     signatures: dict[int, Any] = field(default_factory=dict)
     signature: Any = None
     paragraph_keys: dict[int, list[int]] = field(default_factory=dict)
-    #: Cross-document dedup: the stored article this one nearly duplicates...
+    #: Cross-document dedup: the stored article this one nearly duplicates,
+    #: and how (the rule and its measured value)...
     duplicate_of: int | None = None
+    duplicate_rule: str | None = None
+    duplicate_similarity: float | None = None
+    #: ...or the stored group representatives that are shorter copies of
+    #: this one: the store stage points them at it...
+    replaces: list[Link] = field(default_factory=list)
     #: ...and the paragraphs it has shown to be site boilerplate.
     new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
     fetch: Fetch | None = None
@@ -185,6 +203,10 @@ class ArticleRecord:
     text: str
     paragraphs: list[str]
     duplicate_of: int | None
+    #: ``resemblance`` or ``containment``, when ``duplicate_of`` is set...
+    duplicate_rule: str | None
+    #: ...and the value of that measure that linked it.
+    duplicate_similarity: float | None
     run_id: int | None
     changed_at: str
     #: Grows with every change a reader can see (see ``scrapy export --after``).

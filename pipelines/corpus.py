@@ -54,12 +54,15 @@ class SchemeMismatch(DatabaseError):
 
 def open_index(database: Database, config: MinhashConfig) -> None:
     """Check that the database was indexed with ``config`` (an empty index
-    takes it), and index the articles stored before there was an index."""
+    takes it; one whose scheme differs in the article bands alone is
+    re-keyed), and index the articles stored before there was an index."""
     with database.transaction() as db:
         row = db.execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()
         if row is None or row[0] != config.scheme:
             indexed = db.execute("SELECT EXISTS (SELECT 1 FROM article_keys)").fetchone()[0]
-            if row is not None and indexed:
+            if row is not None and indexed and config.same_but_article_bands(row[0]):
+                CorpusIndex(db, config).rekey_articles(row[0])
+            elif row is not None and indexed:
                 raise SchemeMismatch(
                     f"the database is indexed with the MinHash scheme {row[0]!r}, but these settings make "
                     f"{config.scheme!r}; their signatures cannot be compared. Use the settings that built it "
@@ -76,20 +79,22 @@ class CorpusIndex:
 
     # --- lookups ------------------------------------------------------------
 
-    def similar_articles(
-        self, keys: Sequence[int], exclude: int | None
-    ) -> list[tuple[int, str, int | None, np.ndarray | None]]:
-        """``(id, text, duplicate_of, signature)`` of the articles sharing an LSH band."""
+    def similar_articles(self, keys: Sequence[int], exclude: int | None) -> list[tuple[int, int | None, np.ndarray | None]]:
+        """``(id, duplicate_of, signature)`` of the articles sharing an LSH
+        band: no text, as most of them are ruled out by their signature."""
         if not keys:
             return []
         rows = self.db.execute(
-            f"""SELECT a.id, a.text, a.duplicate_of, k.signature FROM articles a
+            f"""SELECT a.id, a.duplicate_of, k.signature FROM articles a
                 LEFT JOIN article_keys k ON k.article_id = a.id
                 WHERE a.id IN (SELECT DISTINCT article_id FROM article_bands WHERE key IN ({_marks(keys)}))
                 AND a.id IS NOT ? ORDER BY a.id""",
             [*keys, exclude],
         ).fetchall()
-        return [(i, text, dup, fingerprints.from_bytes(sig) if sig else None) for i, text, dup, sig in rows]
+        return [(i, dup, fingerprints.from_bytes(sig) if sig else None) for i, dup, sig in rows]
+
+    def text_of(self, article_id: int) -> str:
+        return self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]
 
     def paragraph_candidates(
         self, keys: Sequence[int], exclude: int | None
@@ -125,6 +130,20 @@ class CorpusIndex:
         ).fetchall()
 
     # --- writes ---------------------------------------------------------------
+
+    def rekey_articles(self, old_scheme: str) -> None:
+        """Rebuild the article LSH keys from the stored signatures, for a
+        database indexed under ``old_scheme``, which differs in the article
+        bands alone: signatures and paragraph keys stay valid."""
+        rows = self.db.execute("SELECT article_id, signature FROM article_keys").fetchall()
+        logger.info("Re-keying %d articles from %s to %s", len(rows), old_scheme, self.config.scheme)
+        self.db.execute("DELETE FROM article_bands")
+        for article_id, signature in rows:
+            if signature is None:  # indexed before signatures were kept (schema version 4)
+                paragraphs = [text for _, text in self.paragraphs_of(article_id)]
+                self._set_signature(article_id, self.config.article_signature(paragraphs), replace=False)
+            else:
+                self._set_signature(article_id, fingerprints.from_bytes(signature), replace=False)
 
     def index_unindexed(self) -> None:
         """Index the articles stored before the index existed (schema version

@@ -28,26 +28,31 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 _NOT_WORD = re.compile(r"[\W_]+")
+_ARTICLE_BANDS = re.compile(r"/articles\d+x\d+")
 
 
 @dataclass(frozen=True)
 class MinhashConfig:
     """The dedup scheme: how texts become shingles, signatures and LSH keys.
 
-    The defaults are the only scheme Sieve has used; ``min_words`` follows
-    ``SIEVE_REPEAT_MIN_WORDS``. LSH bands x rows: articles 20 x 6 make a pair
-    at Jaccard 0.8 a candidate with probability 0.998 (0.9999 at 0.85), and
-    candidates are checked exactly, so extra candidates cost time, not
-    precision. Paragraphs: site boilerplate recurs near-identically and there
-    are many paragraphs to index, so 10 x 12: 0.96 at Jaccard 0.9, 0.9996 at
-    0.95, half the keys per paragraph.
+    ``min_words`` follows ``SIEVE_REPEAT_MIN_WORDS``. LSH bands x rows:
+    articles 32 x 4, for the containment rule: a copy cut to 60% of the
+    original has a Jaccard similarity of about 0.6 with it, a candidate with
+    probability 0.99 (0.87 at 0.5, 0.9998 at 0.8). Unrelated articles share
+    common 5-byte shingles (median Jaccard 0.08) and become candidates 0.2%
+    of the time; their signatures rule them out before any text is read
+    (:mod:`pipelines.neardup`). Until 2026-11 articles were 20 x 6 (0.998 at
+    Jaccard 0.8, 0.62 at 0.6); :func:`pipelines.corpus.open_index` re-keys a
+    database indexed so. Paragraphs: site boilerplate recurs near-identically
+    and there are many paragraphs to index, so 10 x 12: 0.96 at Jaccard 0.9,
+    0.9996 at 0.95, half the keys per paragraph.
     """
 
     shingle_chars: int = 5
     num_perm: int = 128
     seed: int = 1
-    article_bands: int = 20
-    article_rows: int = 6
+    article_bands: int = 32
+    article_rows: int = 4
     paragraph_bands: int = 10
     paragraph_rows: int = 12
     #: Paragraphs with fewer words have one key, their normalised text: an
@@ -72,6 +77,11 @@ class MinhashConfig:
             f"/articles{self.article_bands}x{self.article_rows}"
             f"/paragraphs{self.paragraph_bands}x{self.paragraph_rows}/minwords{self.min_words}"
         )
+
+    def same_but_article_bands(self, scheme: str) -> bool:
+        """Whether ``scheme`` differs from this one in the article bands alone
+        (its signatures and paragraph keys compare with this one's)."""
+        return _ARTICLE_BANDS.sub("", scheme) == _ARTICLE_BANDS.sub("", self.scheme)
 
     def __getstate__(self) -> dict:
         # The MinHash template is rebuilt where the config is unpickled.
@@ -147,6 +157,11 @@ class MinhashConfig:
 def normalize(text: str) -> str:
     """Fold case, Unicode compatibility forms, punctuation and spacing."""
     return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def word_count(text: str) -> int:
+    """Words of the normalised text."""
+    return len(normalize(text).split())
 
 
 def _shingles(normalized: str, size: int) -> set[bytes]:

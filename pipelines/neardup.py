@@ -4,15 +4,27 @@ this run and earlier ones.
 1. **Known site boilerplate.** A paragraph near-identical to one already
    found to be boilerplate of the article's source is removed
    (``site-boilerplate``, naming the article it was first found in).
-2. **Near-duplicate articles.** An article whose shingles (the union of its
-   kept paragraphs') have an exact Jaccard similarity of at least
-   ``SIEVE_NEAR_DUP_THRESHOLD`` with a stored article gets ``duplicate_of``
-   set to that article (the most similar, if several). LSH on MinHash
-   signatures finds the candidates. Their signatures give an estimate of the
-   similarity; where it is within ``ESTIMATE_MARGIN`` of the threshold, the
-   exact Jaccard of the two texts decides (with 128 permutations the
-   estimate's standard error is at most 0.045, so a margin of 0.15 is over
-   three of them). A copy of a copy points at the copy: ``duplicate_of IS
+2. **Near-duplicate articles.** LSH on MinHash signatures of the articles'
+   shingles (the union of their kept paragraphs') finds stored candidates;
+   those whose signatures estimate a Jaccard similarity below
+   ``CANDIDATE_FLOOR`` are dropped unread, and the exact shingles of the two
+   texts decide for the rest, by one of two rules:
+
+   - *resemblance*: a Jaccard similarity of at least
+     ``SIEVE_NEAR_DUP_THRESHOLD``;
+   - *containment*: at least ``SIEVE_NEAR_DUP_CONTAINMENT`` of the shorter
+     text's shingles are in the other, and the shorter text has at least
+     ``SIEVE_NEAR_DUP_MIN_WORDS`` words (a quote or a paragraph two stories
+     share is a small part of either; a brief, or a page of site
+     boilerplate, is too short).
+
+   The shorter text is the copy. This article gets ``duplicate_of`` set to
+   a stored one it matches and is not ``LONGER`` than (the most similar,
+   resemblance first), with the rule and value (``duplicate_rule``,
+   ``duplicate_similarity``). Otherwise the stored group representatives
+   (``duplicate_of IS NULL``) it matches and is longer than are its copies:
+   the store stage points them at it (``replaces``); their members keep
+   pointing at them, so a chain leads to this article. ``duplicate_of IS
    NULL`` still selects one article of each group.
 3. **New site boilerplate.** A paragraph of a non-duplicate article that is
    near-identical (``SIEVE_SITE_BOILERPLATE_SIMILARITY``) to paragraphs of at
@@ -39,7 +51,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.database import Database
 from crawler.incremental import Incremental
-from crawler.items import Article, Holder, NewBoilerplate, Paragraph, Skipped
+from crawler.items import Article, Holder, Link, NewBoilerplate, Paragraph, Skipped
 from pipelines import fingerprints
 from pipelines.corpus import CorpusIndex, open_index
 from pipelines.fingerprints import MinhashConfig
@@ -51,7 +63,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ESTIMATE_MARGIN = 0.15
+#: Candidates whose signatures estimate a lower Jaccard similarity are not
+#: read. The copies LSH finds (Jaccard 0.5 and up, see MinhashConfig) are over
+#: four standard errors of the estimate (0.045 at most) above it; unrelated
+#: articles (median 0.08) nearly all below. With the containment rule off,
+#: the resemblance threshold less 0.15 (three standard errors).
+CANDIDATE_FLOOR = 0.3
+RESEMBLANCE_MARGIN = 0.15
+#: A new article with this many times the shingles of a stored one it
+#: matches is the fuller text: it takes the stored one's place as its
+#: group's representative. Closer in length, the one stored first stays (a
+#: copy with a few added or edited lines does not take over its original).
+LONGER = 1.15
 
 
 class CrossDedupPipeline:
@@ -63,11 +86,17 @@ class CrossDedupPipeline:
         near_threshold: float,
         boilerplate_min: int,
         boilerplate_similarity: float,
+        containment: float,
+        min_words: int,
     ):
         self.database = database
         self.incremental = incremental
         self.config = config
         self.near_threshold = near_threshold
+        #: 0: the containment rule is off.
+        self.containment = containment
+        self.min_words = min_words
+        self.candidate_floor = CANDIDATE_FLOOR if containment else near_threshold - RESEMBLANCE_MARGIN
         self.boilerplate_min = boilerplate_min
         self.boilerplate_similarity = boilerplate_similarity
 
@@ -88,6 +117,8 @@ class CrossDedupPipeline:
             near_threshold=settings.getfloat("SIEVE_NEAR_DUP_THRESHOLD"),
             boilerplate_min=settings.getint("SIEVE_SITE_BOILERPLATE_MIN"),
             boilerplate_similarity=settings.getfloat("SIEVE_SITE_BOILERPLATE_SIMILARITY"),
+            containment=settings.getfloat("SIEVE_NEAR_DUP_CONTAINMENT"),
+            min_words=settings.getint("SIEVE_NEAR_DUP_MIN_WORDS"),
         )
 
     def process_item(self, item: Any) -> Any:
@@ -104,10 +135,15 @@ class CrossDedupPipeline:
             self._update_signature(item)
         if not item.paragraphs:
             return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
-        item.duplicate_of = self._find_original(item, index, own_id)
-        if item.duplicate_of is not None:
+        original, item.replaces = self._find_original(item, index, own_id)
+        if original is not None:
+            item.duplicate_of = original.article_id
+            item.duplicate_rule, item.duplicate_similarity = original.rule, original.similarity
             self.database.count("sieve/dedup/near_duplicates")
-        elif self._find_new_boilerplate(item, index, own_id):
+            self.database.count(
+                "sieve/dedup/linked_by_resemblance" if original.rule == "resemblance" else "sieve/dedup/linked_by_containment"
+            )
+        elif self._find_new_boilerplate(item, index, own_id, {link.article_id for link in item.replaces}):
             if not item.paragraphs:
                 return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
             self._update_signature(item)
@@ -147,28 +183,49 @@ class CrossDedupPipeline:
         item.paragraphs = kept
         return found
 
-    def _find_original(self, item: Article, index: CorpusIndex, own_id: int | None) -> int | None:
+    def _find_original(self, item: Article, index: CorpusIndex, own_id: int | None) -> tuple[Link | None, list[Link]]:
+        """The stored article this one is a copy of, if any; else the stored
+        group representatives that are copies of this one."""
         if item.signature is None:
-            return None
-        shingles: set[bytes] | None = None
-        best: tuple[float, int] | None = None
-        for article_id, text, duplicate_of, signature in index.similar_articles(
+            return None, []
+        ours: set[bytes] | None = None
+        our_words = 0
+        originals: list[Link] = []
+        copies: list[Link] = []
+        for article_id, duplicate_of, signature in index.similar_articles(
             self.config.article_keys(item.signature), exclude=own_id
         ):
             if own_id is not None and duplicate_of == own_id:
                 continue  # a copy of this very article, seen before it changed
-            similarity = fingerprints.estimated_jaccard(item.signature, signature) if signature is not None else None
-            if similarity is None or abs(similarity - self.near_threshold) < ESTIMATE_MARGIN:
-                if shingles is None:
-                    shingles = self.config.text_shingles(p.text for p in item.paragraphs)
-                similarity = fingerprints.jaccard(shingles, self.config.text_shingles(text.split("\n\n")))
-            if similarity >= self.near_threshold and (best is None or similarity > best[0]):
-                best = (similarity, article_id)
-        return best[1] if best else None
+            if signature is not None and fingerprints.estimated_jaccard(item.signature, signature) < self.candidate_floor:
+                continue
+            if ours is None:
+                ours = self.config.text_shingles(p.text for p in item.paragraphs)
+                our_words = sum(fingerprints.word_count(p.text) for p in item.paragraphs)
+            text = index.text_of(article_id)
+            theirs = self.config.text_shingles(text.split("\n\n"))
+            shared = len(ours & theirs)
+            resemblance = shared / len(ours | theirs)
+            if resemblance >= self.near_threshold:
+                link = Link(article_id, "resemblance", resemblance)
+            elif self.containment and theirs and min(our_words, fingerprints.word_count(text)) >= self.min_words:
+                link = Link(article_id, "containment", shared / min(len(ours), len(theirs)))
+                if link.similarity < self.containment:
+                    continue
+            else:
+                continue
+            if len(ours) <= LONGER * len(theirs):
+                originals.append(link)
+            elif duplicate_of is None:
+                copies.append(link)
+        if originals:
+            return max(originals, key=lambda link: (link.rule == "resemblance", link.similarity)), []
+        return None, copies
 
-    def _find_new_boilerplate(self, item: Article, index: CorpusIndex, own_id: int | None) -> bool:
+    def _find_new_boilerplate(self, item: Article, index: CorpusIndex, own_id: int | None, copies: set[int]) -> bool:
         """Take out the paragraphs that this article makes site boilerplate;
-        whether there were any."""
+        whether there were any. ``copies`` are about to become duplicates of
+        it, and count as such."""
         by_key = defaultdict(list)
         all_keys = [key for p in item.paragraphs for key in item.paragraph_keys[p.position]]
         for key, article_id, position, text, duplicate_of in index.paragraph_candidates(all_keys, exclude=own_id):
@@ -177,7 +234,7 @@ class CrossDedupPipeline:
         for p in item.paragraphs:
             candidates = {(c[0], c[1]): c for key in item.paragraph_keys[p.position] for c in by_key.get(key, ())}
             holders = [c for c in candidates.values() if self.similar(p.text, c[2])]
-            originals = sorted((c[0], c[1]) for c in holders if c[3] is None)
+            originals = sorted((c[0], c[1]) for c in holders if c[3] is None and c[0] not in copies)
             if len({article_id for article_id, _ in originals}) + 1 < self.boilerplate_min:
                 kept.append(p)
                 continue

@@ -83,13 +83,18 @@ class StorePipeline:
     # again on every call (eight queries per upsert).
     ARTICLE_COLUMNS = (
         "url", "canonical_url", "source", "title", "author", "published", "language", "sitename",
-        "text", "content_hash", "duplicate_of", "last_seen", "changed_at", "run_id", "change_seq",
+        "text", "content_hash", "duplicate_of", "duplicate_rule", "duplicate_similarity", "last_seen", "changed_at",
+        "run_id", "change_seq",
     )  # fmt: skip
     INSERT_ARTICLE = (
         f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen) "
         f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}, ?)"
     )
     UPDATE_ARTICLE = f"UPDATE articles SET {', '.join(f'{c} = ?' for c in ARTICLE_COLUMNS)} WHERE id = ?"
+    REPLACE_REPRESENTATIVE = (
+        "UPDATE articles SET duplicate_of = ?, duplicate_rule = ?, duplicate_similarity = ?, changed_at = ?, "
+        "run_id = ?, change_seq = ? WHERE id = ? AND duplicate_of IS NULL"
+    )
     INSERT_REMOVED = (
         "INSERT INTO removed (article_id, position, text, reason, match_position, match_article_id) "
         "VALUES (?, ?, ?, ?, ?, ?)"
@@ -115,8 +120,8 @@ class StorePipeline:
         change = next_change(db)
         values = (
             article.url, article.canonical_url, article.source, article.title, article.author, article.published,
-            article.language, article.sitename, article.text, article.text_hash(), article.duplicate_of, at, at,
-            self.run_id, change,
+            article.language, article.sitename, article.text, article.text_hash(), article.duplicate_of,
+            article.duplicate_rule, article.duplicate_similarity, at, at, self.run_id, change,
         )  # fmt: skip
         self._record_fetch(db, article.fetched_url or article.url, article.fetch, at)
         index = CorpusIndex(db, self.config)
@@ -134,6 +139,12 @@ class StorePipeline:
             [(p.position, p.text, article.paragraph_keys.get(p.position, [])) for p in article.paragraphs],
             replace=stored is not None,
         )
+        for copy in article.replaces:
+            # A shorter copy stored first: this article takes its place as
+            # its group's representative (its members keep pointing at it).
+            values = [article_id, copy.rule, copy.similarity, at, self.run_id, next_change(db), copy.article_id]
+            if db.execute(self.REPLACE_REPRESENTATIVE, values).rowcount:
+                self.database.count("sieve/dedup/representatives_replaced")
         for found in article.new_boilerplate:
             index.add_boilerplate(article.source, found, self.run_id, at)
             for holder in found.holders:
@@ -155,6 +166,8 @@ class StorePipeline:
             text=article.text,
             paragraphs=[p.text for p in article.paragraphs],
             duplicate_of=article.duplicate_of,
+            duplicate_rule=article.duplicate_rule,
+            duplicate_similarity=article.duplicate_similarity,
             run_id=self.run_id,
             changed_at=at,
             change_seq=change,

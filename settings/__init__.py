@@ -124,6 +124,11 @@ SIEVE_CROSS_DEDUP_ENABLED = True
 #: An article is a near-duplicate of a stored one at this Jaccard similarity
 #: of their shingles (exact, after LSH finds the candidates).
 SIEVE_NEAR_DUP_THRESHOLD = 0.8
+#: ...or when at least this share of the shorter text's shingles are in the
+#: longer one (0: this containment rule is off)...
+SIEVE_NEAR_DUP_CONTAINMENT = 0.7
+#: ...and the shorter text has at least this many words.
+SIEVE_NEAR_DUP_MIN_WORDS = 80
 #: A paragraph near-identical in this many articles of one source (the new
 #: one included) is that site's boilerplate...
 SIEVE_SITE_BOILERPLATE_MIN = 3

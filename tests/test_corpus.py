@@ -83,3 +83,18 @@ def test_index_unindexed_leaves_indexed_articles_alone(fresh_db):
     open_index(fresh_db, EIGHT)
 
     assert count(fresh_db, "paragraphs") == paragraphs == len(LIBRARY)
+
+
+def test_index_with_the_old_article_bands_is_rekeyed_from_its_signatures(fresh_db):
+    old = MinhashConfig(min_words=8, article_bands=20, article_rows=6)
+    open_index(fresh_db, old)
+    library = store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
+    open_index(fresh_db, old)  # indexes it under the old bands
+
+    open_index(fresh_db, EIGHT)
+
+    assert recorded_scheme(fresh_db) == EIGHT.scheme
+    assert count(fresh_db, "article_bands") == EIGHT.article_bands
+    index = CorpusIndex(fresh_db.open(), EIGHT)
+    keys = EIGHT.article_keys(EIGHT.article_signature(LIBRARY))
+    assert [row[0] for row in index.similar_articles(keys, exclude=None)] == [library]

@@ -71,7 +71,7 @@ def article(url: str, paragraphs: list[str], source: str = "gazette") -> Article
 
 
 class Stages:
-    def __init__(self, database):
+    def __init__(self, database, containment: float = 0.7):
         self.database = database
         self.stats = StatsDelta()
         # What the database counts reaches these stats when it commits.
@@ -84,6 +84,7 @@ class Stages:
             CrossDedupPipeline(
                 database, incremental, config,
                 near_threshold=0.8, boilerplate_min=3, boilerplate_similarity=0.9,
+                containment=containment, min_words=80,
             ),
             StorePipeline(database, incremental, None, config),
         ]

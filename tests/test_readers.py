@@ -119,6 +119,8 @@ def test_run_that_finds_nothing_changed_exits_zero(site, tmp_path):
         ("SIEVE_MAX_BYTES", "10MB", "SIEVE_MAX_BYTES takes a whole number, not '10MB'"),
         ("SIEVE_WORKERS", "abc", "SIEVE_WORKERS takes a whole number (or empty), not 'abc'"),
         ("SIEVE_NEAR_DUP_THRESHOLD", "1.5", "SIEVE_NEAR_DUP_THRESHOLD takes a number above 0 and at most 1, not '1.5'"),
+        ("SIEVE_NEAR_DUP_CONTAINMENT", "1.2", "SIEVE_NEAR_DUP_CONTAINMENT takes a number of at least 0 and at most 1, not '1.2'"),
+        ("SIEVE_NEAR_DUP_MIN_WORDS", "0", "SIEVE_NEAR_DUP_MIN_WORDS takes a whole number of at least 1, not '0'"),
         ("SIEVE_INCREMENTAL", "maybe", "SIEVE_INCREMENTAL takes True or False, not 'maybe'"),
         ("SIEVE_MAX_BYTE", "5", "SIEVE_MAX_BYTE is not a Sieve setting"),
     ],
