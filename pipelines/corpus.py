@@ -79,19 +79,22 @@ class CorpusIndex:
 
     # --- lookups ------------------------------------------------------------
 
-    def similar_articles(self, keys: Sequence[int], exclude: int | None) -> list[tuple[int, int | None, np.ndarray | None]]:
-        """``(id, duplicate_of, signature)`` of the articles sharing an LSH
-        band: no text, as most of them are ruled out by their signature."""
+    def similar_articles(
+        self, keys: Sequence[int], exclude: int | None
+    ) -> list[tuple[int, int | None, str, np.ndarray | None]]:
+        """``(id, duplicate_of, content_hash, signature)`` of the articles
+        sharing an LSH band: no text, as most of them are ruled out by their
+        signature."""
         if not keys:
             return []
         rows = self.db.execute(
-            f"""SELECT a.id, a.duplicate_of, k.signature FROM articles a
+            f"""SELECT a.id, a.duplicate_of, a.content_hash, k.signature FROM articles a
                 LEFT JOIN article_keys k ON k.article_id = a.id
                 WHERE a.id IN (SELECT DISTINCT article_id FROM article_bands WHERE key IN ({_marks(keys)}))
                 AND a.id IS NOT ? ORDER BY a.id""",
             [*keys, exclude],
         ).fetchall()
-        return [(i, dup, fingerprints.from_bytes(sig) if sig else None) for i, dup, sig in rows]
+        return [(i, dup, text_hash, fingerprints.from_bytes(sig) if sig else None) for i, dup, text_hash, sig in rows]
 
     def text_of(self, article_id: int) -> str:
         return self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]

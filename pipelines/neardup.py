@@ -192,11 +192,15 @@ class CrossDedupPipeline:
         our_words = 0
         originals: list[Link] = []
         copies: list[Link] = []
-        for article_id, duplicate_of, signature in index.similar_articles(
+        for article_id, duplicate_of, text_hash, signature in index.similar_articles(
             self.config.article_keys(item.signature), exclude=own_id
         ):
             if own_id is not None and duplicate_of == own_id:
                 continue  # a copy of this very article, seen before it changed
+            if text_hash == item.text_hash():
+                # The same text: the same shingles, no need to read them.
+                originals.append(Link(article_id, "resemblance", 1.0))
+                continue
             if signature is not None and fingerprints.estimated_jaccard(item.signature, signature) < self.candidate_floor:
                 continue
             if ours is None:
