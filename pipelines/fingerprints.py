@@ -109,18 +109,34 @@ class MinhashConfig:
             result |= self.paragraph_shingles(paragraph)
         return result
 
-    def signatures(self, shingle_sets: Sequence[Iterable[bytes]]) -> np.ndarray:
-        """One MinHash signature per set, as the rows of a (n, num_perm) array
-        (what ``MinHash.bulk`` does, without drawing the permutations each call)."""
-        rows = np.empty((len(shingle_sets), self.num_perm), dtype=np.uint32)
-        for row, shingle_set in enumerate(shingle_sets):
-            minhash = self._template.copy()
-            minhash.update_batch(shingle_set)
-            rows[row] = minhash.hashvalues
-        return rows
-
     def signatures_of(self, texts: Sequence[str]) -> np.ndarray:
-        return self.signatures([self.paragraph_shingles(text) for text in texts])
+        return self.signatures_of_normalized([normalize(text) for text in texts])
+
+    def signatures_of_normalized(self, normalized: Sequence[str]) -> np.ndarray:
+        """One MinHash signature per normalised text, as the rows of a
+        (n, num_perm) array: the values datasketch's ``MinHash.update_batch``
+        gives for the text's shingles (with this scheme's permutations, taken
+        from datasketch), computed for all texts in one numpy pass over their
+        shingle windows instead of a Python call per shingle. A text without
+        shingles has the empty signature (all maximum values)."""
+        size = self.shingle_chars
+        data = [text.encode("utf-8") for text in normalized]
+        counts = np.array([max(0, len(d) - size + 1) for d in data])
+        rows = np.full((len(data), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+        if not counts.sum():
+            return rows
+        joined = np.frombuffer(b"".join(data), dtype=np.uint8)
+        lengths = np.array([len(d) for d in data])
+        # Each text's windows start at its offset in the joined bytes.
+        starts = np.repeat(np.cumsum(lengths) - lengths, counts) + _ranks(counts)
+        windows = joined[starts[:, None] + np.arange(size)]
+        a, b = self._template.permutations
+        hashes = _fmix32(_xxh32(windows))
+        # One row per permutation, so that the minimum runs along memory. uint32: wraps, as datasketch's.
+        values = a[:, None] * hashes[None, :] + b[:, None]
+        has = counts > 0
+        rows[has] = np.minimum.reduceat(values, (np.cumsum(counts) - counts)[has], axis=1).T
+        return rows
 
     def article_signature(
         self, paragraphs: Sequence[str], signatures: Sequence[np.ndarray | None] = ()
@@ -150,7 +166,7 @@ class MinhashConfig:
         if self.is_short(normalized):
             return [exact_band_key(normalized, source)]
         if signature is None:
-            signature = self.signatures([self.shingles(normalized)])[0]
+            signature = self.signatures_of_normalized([normalized])[0]
         return band_keys(signature, self.paragraph_bands, self.paragraph_rows, source)
 
 
@@ -193,6 +209,47 @@ def band_keys(signature: np.ndarray, bands: int, rows: int, scope: str = "") -> 
 def exact_band_key(normalized: str, scope: str = "") -> int:
     """The one key of a text too short for MinHash: its normalised form."""
     return _key(scope.encode("utf-8") + b"\x01" + normalized.encode("utf-8"))
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0..n-1 for each n in ``counts``, concatenated."""
+    ends = np.cumsum(counts)
+    return np.arange(ends[-1]) - np.repeat(ends - counts, counts)
+
+
+_P1, _P2, _P3, _P4, _P5 = (np.uint32(p) for p in (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1))
+
+
+def _rotl(h: np.ndarray, bits: int) -> np.ndarray:
+    return (h << np.uint32(bits)) | (h >> np.uint32(32 - bits))
+
+
+def _xxh32(windows: np.ndarray) -> np.ndarray:
+    """XXH32 (seed 0) of each row of a (n, size) uint8 array, size < 16:
+    what ``xxhash.xxh32_intdigest`` gives for each as bytes."""
+    size = windows.shape[1]
+    h = np.full(len(windows), _P5 + np.uint32(size), dtype=np.uint32)
+    words = size // 4
+    if words:
+        lanes = np.ascontiguousarray(windows[:, : 4 * words]).view("<u4").astype(np.uint32)
+        for word in range(words):
+            h = _rotl(h + lanes[:, word] * _P3, 17) * _P4
+    for index in range(4 * words, size):
+        h = _rotl(h + windows[:, index].astype(np.uint32) * _P5, 11) * _P1
+    h ^= h >> np.uint32(15)
+    h *= _P2
+    h ^= h >> np.uint32(13)
+    h *= _P3
+    return h ^ (h >> np.uint32(16))
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser, which datasketch's affine32 scheme applies to every hash first."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
 
 
 def union(signature_rows: Iterable[np.ndarray]) -> np.ndarray | None:

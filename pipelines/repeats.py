@@ -46,8 +46,8 @@ class RepeatFinder:
         if normalized is None:
             normalized = [fingerprints.normalize(p.text) for p in paragraphs]
         config = self.config
-        with_shingles = [i for i, p in enumerate(paragraphs) if config.paragraph_shingles(p.text)]
-        rows = config.signatures([config.paragraph_shingles(paragraphs[i].text) for i in with_shingles])
+        with_shingles = [i for i, text in enumerate(normalized) if len(text.encode("utf-8")) >= config.shingle_chars]
+        rows = config.signatures_of_normalized([normalized[i] for i in with_shingles])
         signature = dict(zip(with_shingles, rows))
 
         long = [i for i, text in enumerate(normalized) if not config.is_short(text) and i in signature]
