@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 _NOT_WORD = re.compile(r"[\W_]+")
+#: Shingle windows hashed and permuted at once: a (num_perm, n) uint32 array
+#: of 8 MB, whatever the size of a page.
+WINDOWS_AT_ONCE = 1 << 14
 _ARTICLE_BANDS = re.compile(r"/articles\d+x\d+")
 
 
@@ -116,27 +119,45 @@ class MinhashConfig:
         """One MinHash signature per normalised text, as the rows of a
         (n, num_perm) array: the values datasketch's ``MinHash.update_batch``
         gives for the text's shingles (with this scheme's permutations, taken
-        from datasketch), computed for all texts in one numpy pass over their
-        shingle windows instead of a Python call per shingle. A text without
-        shingles has the empty signature (all maximum values)."""
+        from datasketch), computed with numpy over the texts' shingle windows,
+        many texts at a time, instead of a Python call per shingle. A text
+        without shingles has the empty signature (all maximum values)."""
         size = self.shingle_chars
         data = [text.encode("utf-8") for text in normalized]
-        counts = np.array([max(0, len(d) - size + 1) for d in data])
         rows = np.full((len(data), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-        if not counts.sum():
-            return rows
-        joined = np.frombuffer(b"".join(data), dtype=np.uint8)
-        lengths = np.array([len(d) for d in data])
+        batch: list[int] = []
+        windows = 0
+        for index, text in enumerate(data):
+            count = len(text) - size + 1
+            if count <= 0:
+                continue
+            if count > WINDOWS_AT_ONCE:
+                for start in range(0, count, WINDOWS_AT_ONCE):
+                    part = text[start : min(start + WINDOWS_AT_ONCE, count) + size - 1]
+                    rows[index] = np.minimum(rows[index], self._signature_rows([part])[0])
+                continue
+            if windows + count > WINDOWS_AT_ONCE:
+                rows[batch] = self._signature_rows([data[i] for i in batch])
+                batch, windows = [], 0
+            batch.append(index)
+            windows += count
+        if batch:
+            rows[batch] = self._signature_rows([data[i] for i in batch])
+        return rows
+
+    def _signature_rows(self, texts: list[bytes]) -> np.ndarray:
+        """Signatures of texts that each have shingles."""
+        size = self.shingle_chars
+        lengths = np.array([len(text) for text in texts])
+        counts = lengths - size + 1
+        joined = np.frombuffer(b"".join(texts), dtype=np.uint8)
         # Each text's windows start at its offset in the joined bytes.
         starts = np.repeat(np.cumsum(lengths) - lengths, counts) + _ranks(counts)
-        windows = joined[starts[:, None] + np.arange(size)]
+        hashes = _fmix32(_xxh32(joined[starts[:, None] + np.arange(size)]))
         a, b = self._template.permutations
-        hashes = _fmix32(_xxh32(windows))
         # One row per permutation, so that the minimum runs along memory. uint32: wraps, as datasketch's.
         values = a[:, None] * hashes[None, :] + b[:, None]
-        has = counts > 0
-        rows[has] = np.minimum.reduceat(values, (np.cumsum(counts) - counts)[has], axis=1).T
-        return rows
+        return np.minimum.reduceat(values, np.cumsum(counts) - counts, axis=1).T
 
     def article_signature(
         self, paragraphs: Sequence[str], signatures: Sequence[np.ndarray | None] = ()

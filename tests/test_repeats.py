@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import xxhash
 from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.items import Article, Paragraph
+from pipelines import fingerprints
 from pipelines.fingerprints import MinhashConfig, normalize
 from pipelines.repeats import RepeatFinder, RepeatPipeline
 from tests.conftest import project_crawler
@@ -96,10 +98,14 @@ def test_finder_is_deterministic():
     assert RepeatFinder(0.8, MinhashConfig()).find(texts)[0] == RepeatFinder(0.8, MinhashConfig()).find(texts)[0]
 
 
-def test_signatures_equal_datasketch_minhash_update_batch():
-    """The signatures Sieve stores are datasketch's, for the scheme it names."""
+@pytest.mark.parametrize("windows_at_once", [fingerprints.WINDOWS_AT_ONCE, 7])
+def test_signatures_equal_datasketch_minhash_update_batch(monkeypatch, windows_at_once):
+    """The signatures Sieve stores are datasketch's, for the scheme it names,
+    however many shingle windows are hashed at once (7: texts in several
+    batches, and longer ones in parts)."""
+    monkeypatch.setattr(fingerprints, "WINDOWS_AT_ONCE", windows_at_once)
     config = MinhashConfig()
-    texts = [A, B, C, A.upper(), "Ünïcode—text, with ﬁligatures and 数字 too, long enough for shingles."]
+    texts = [A, B, C, A.upper(), "Ünïcode—text, with ﬁligatures and 数字 too, long enough for shingles.", "abcd", ""]
     for text, signature in zip(texts, config.signatures_of(texts)):
         minhash = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
         minhash.update_batch(config.shingles(normalize(text)))
