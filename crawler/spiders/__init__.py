@@ -110,7 +110,8 @@ class ItemsInFlight:
             asyncio.get_running_loop().call_later(0.01, self._wake_engine, tries - 1)
             return
         if scraper.slot.closing is not None:
-            scraper._check_if_closing()
+            if not scraper.slot.closing.called:  # closed meanwhile by another path
+                scraper._check_if_closing()
         elif engine._slot is not None:
             engine._slot.nextcall.schedule()
 
