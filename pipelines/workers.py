@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import signal
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -100,9 +101,8 @@ class WorkerPool:
         self.context = multiprocessing.get_context("forkserver")
         # The workers unpickle worker_main and the stages: what that imports,
         # imported once in the fork server, is shared by every worker.
-        self.context.set_forkserver_preload(
-            sorted({worker_main.__module__} | {type(stage).__module__ for stage in stages} | {m for stage in stages for m in stage.preload})
-        )
+        modules = {worker_main.__module__} | {type(stage).__module__ for stage in stages}
+        self.context.set_forkserver_preload(sorted(modules | {m for stage in stages for m in stage.preload}))
         self.workers: list[_Worker] = []
         self.queue: deque[_Task] = deque()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -114,27 +114,71 @@ class WorkerPool:
         #: memory), and replacing workers would only go round in circles.
         self.stillborn = 0
         self.broken: str | None = None
+        #: Workers being started (see start()).
+        self.starting: set[asyncio.Future[tuple[BaseProcess, Connection]]] = set()
 
     def start_fork_server(self) -> None:
         """Start the fork server now, so that it imports the stages while
-        the crawl is still starting, on another CPU."""
-        multiprocessing.forkserver.ensure_running()
+        the crawl is still starting, on another CPU.
+
+        It starts with Ctrl-C ignored (an ignored signal stays so in the
+        new program): Ctrl-C reaches the whole process group, and Python's
+        fork server ignores it only once it has imported the stages, so an
+        early Ctrl-C killed it half-way and buried the crawl's stop under
+        tracebacks. The crawl's process decides when the workers stop."""
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def start(self) -> None:
+        """Start the workers without waiting for them: a start waits until
+        the fork server has imported the stages (about a second, at first),
+        and the crawl goes on meanwhile, pages waiting in the queue."""
         self.loop = asyncio.get_running_loop()
-        self.workers = [self._spawn() for _ in range(self.size)]
+        for _ in range(self.size):
+            self._start_in_background()
 
-    def _spawn(self) -> _Worker:
+    def _start_in_background(self) -> None:
         assert self.loop is not None
+        starting = self.loop.run_in_executor(None, self._start_process)
+        self.starting.add(starting)
+        starting.add_done_callback(self._started)
+
+    def _started(self, starting: asyncio.Future[tuple[BaseProcess, Connection]]) -> None:
+        self.starting.discard(starting)
+        if starting.cancelled():
+            return
+        error = starting.exception()
+        if error is None:
+            self.workers.append(self._register(*starting.result()))
+            self._dispatch()
+        elif self._stillborn(f"a worker process could not be started ({type(error).__name__}: {error})"):
+            self._start_in_background()
+
+    async def wait_started(self) -> None:
+        """Return once no worker is being started."""
+        while self.starting:
+            await asyncio.gather(*self.starting, return_exceptions=True)
+
+    def _start_process(self) -> tuple[BaseProcess, Connection]:
         ours, theirs = self.context.Pipe()
         process = self.context.Process(
             target=worker_main, args=(theirs, self.stages), name="sieve-worker", daemon=True
         )
-        process.start()
-        theirs.close()
-        worker = _Worker(process, ours)
-        self.loop.add_reader(ours.fileno(), self._on_readable, worker)
+        try:
+            process.start()
+        finally:
+            theirs.close()
+        return process, ours
+
+    def _register(self, process: BaseProcess, conn: Connection) -> _Worker:
+        assert self.loop is not None
+        worker = _Worker(process, conn)
+        self.loop.add_reader(conn.fileno(), self._on_readable, worker)
         return worker
+
 
     async def process(self, page: Page) -> tuple[str, Any, dict[str, int]]:
         """``(kind, value, stats)``: kind ``item`` (value: the item), ``drop``
@@ -194,22 +238,30 @@ class WorkerPool:
         assert self.loop is not None
         self.loop.remove_reader(worker.conn.fileno())
         worker.conn.close()
-        if not worker.finished_any:
-            self.stillborn += 1
-        if self.stillborn >= MAX_STILLBORN:
-            self.broken = f"{MAX_STILLBORN} worker processes in a row died before finishing a page ({detail})"
-            logger.error("Stopping the worker pool: %s", self.broken)
-            self.workers.remove(worker)
-            for task in [*([worker.task] if worker.task else []), *self.queue]:
-                if not task.future.done():
-                    task.future.set_result(("error", self.broken, {}))
-            self.queue.clear()
-            return
+        self.workers.remove(worker)
+        going_on = worker.finished_any or self._stillborn(detail)
         if worker.task is not None:
-            logger.warning("%s: %s", worker.task.page.url, detail)
-            self._finish(worker, ("item", Skipped(worker.task.page.url, reason, detail, worker.task.page.fetch), {}))
-        self.workers[self.workers.index(worker)] = self._spawn()
-        self._dispatch()
+            if going_on:
+                logger.warning("%s: %s", worker.task.page.url, detail)
+                self._finish(worker, ("item", Skipped(worker.task.page.url, reason, detail, worker.task.page.fetch), {}))
+            else:
+                self._finish(worker, ("error", self.broken, {}))
+        if going_on:
+            self._start_in_background()
+
+    def _stillborn(self, detail: str) -> bool:
+        """One more worker died before finishing any page; whether the pool
+        goes on (else it is broken, and the pages waiting fail)."""
+        self.stillborn += 1
+        if self.stillborn < MAX_STILLBORN:
+            return True
+        self.broken = f"{MAX_STILLBORN} worker processes in a row died before finishing a page ({detail})"
+        logger.error("Stopping the worker pool: %s", self.broken)
+        for task in self.queue:
+            if not task.future.done():
+                task.future.set_result(("error", self.broken, {}))
+        self.queue.clear()
+        return False
 
     def close(self) -> None:
         for worker in self.workers:
@@ -303,6 +355,7 @@ class ParallelItemProcessor:
             await self.manager.close_spider_async()
         finally:
             if self.pool is not None:
+                await self.pool.wait_started()
                 self.crawler.stats.set_value("sieve/workers/busy_seconds", round(self.pool.busy, 1))
                 self.crawler.stats.set_value("sieve/workers/queued_seconds", round(self.pool.waited, 1))
                 self.pool.close()
