@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crawler.progress import tree_rss_bytes  # noqa: E402
+from crawler.progress import process_tree, tree_rss_bytes  # noqa: E402
 
 DATA = REPO.parent / "shared" / "bench" / "article-extraction" / "html"
 BARE_LOOP = """
@@ -74,20 +74,6 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def descendants(pid: int) -> list[int]:
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(child) for child in children.read().split())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return found
-
-
 def has_article(db: Path) -> bool:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
@@ -108,7 +94,7 @@ def run(command: list[str], db: Path | None = None) -> Measured:
         nonlocal peak, first_stored
         while process.poll() is None:
             peak = max(peak, tree_rss_bytes(process.pid))
-            for pid in descendants(process.pid):
+            for pid in process_tree(process.pid):
                 with contextlib.suppress(OSError, IndexError):
                     cpu[pid] = process_cpu(pid)
             if db is not None and first_stored is None and has_article(db):

@@ -27,18 +27,30 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc;
-    0 elsewhere). The benchmarks measure with it too."""
-    total, stack = 0, [pid]
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc; none found elsewhere
+    but ``pid``). The benchmarks measure with it too."""
+    found, stack = [], [pid]
     while stack:
         current = stack.pop()
+        found.append(current)
         try:
-            with open(f"/proc/{current}/statm") as statm:
-                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     stack.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (0 where there
+    is no /proc)."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
