@@ -23,8 +23,6 @@ import numpy as np
 import xxhash
 
 if TYPE_CHECKING:
-    from datasketch import MinHash
-
     from scrapy.settings import BaseSettings
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -87,17 +85,21 @@ class MinhashConfig:
         return _ARTICLE_BANDS.sub("", scheme) == _ARTICLE_BANDS.sub("", self.scheme)
 
     def __getstate__(self) -> dict:
-        # The MinHash template is rebuilt where the config is unpickled.
-        return {k: v for k, v in self.__dict__.items() if k != "_template"}
+        # The permutations go with the config: worker processes, which get
+        # it pickled, then never import datasketch (and scipy: 0.3 s).
+        return {**self.__dict__, "permutations": self.permutations}
 
     @cached_property
-    def _template(self) -> MinHash:
-        # Creating a MinHash draws its permutations; copies of one template
-        # share them. Imported here: datasketch imports scipy (0.3 s), and a
-        # crawl's own process may need no signature before its first article.
+    def permutations(self) -> np.ndarray:
+        """datasketch's permutations for this scheme, the (2, num_perm)
+        uint32 array of its ``MinHash``. Imported on first use: datasketch
+        imports scipy (0.3 s), and a crawl's own process may need no
+        signature before its first article."""
         from datasketch import MinHash
 
-        return MinHash(num_perm=self.num_perm, seed=self.seed, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
+        return MinHash(
+            num_perm=self.num_perm, seed=self.seed, hashfunc=xxhash.xxh32_intdigest, scheme="affine32"
+        ).permutations
 
     def shingles(self, normalized: str) -> set[bytes]:
         return _shingles(normalized, self.shingle_chars)
@@ -154,7 +156,7 @@ class MinhashConfig:
         # Each text's windows start at its offset in the joined bytes.
         starts = np.repeat(np.cumsum(lengths) - lengths, counts) + _ranks(counts)
         hashes = _fmix32(_xxh32(joined[starts[:, None] + np.arange(size)]))
-        a, b = self._template.permutations
+        a, b = self.permutations
         # One row per permutation, so that the minimum runs along memory. uint32: wraps, as datasketch's.
         values = a[:, None] * hashes[None, :] + b[:, None]
         return np.minimum.reduceat(values, np.cumsum(counts) - counts, axis=1).T

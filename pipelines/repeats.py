@@ -74,9 +74,6 @@ class RepeatFinder:
 
 
 class RepeatPipeline(DocumentStage):
-    # Every page's signatures need it; pipelines.fingerprints imports it on first use.
-    preload = ("datasketch",)
-
     def __init__(self, stats: Stats, finder: RepeatFinder):
         self.stats = stats
         self.finder = finder
