@@ -169,6 +169,9 @@ class WorkerPool:
         )
         try:
             process.start()
+        except BaseException:
+            ours.close()
+            raise
         finally:
             theirs.close()
         return process, ours
@@ -178,7 +181,6 @@ class WorkerPool:
         worker = _Worker(process, conn)
         self.loop.add_reader(conn.fileno(), self._on_readable, worker)
         return worker
-
 
     async def process(self, page: Page) -> tuple[str, Any, dict[str, int]]:
         """``(kind, value, stats)``: kind ``item`` (value: the item), ``drop``
