@@ -7,7 +7,11 @@ from __future__ import annotations
 import html
 import json
 
+import lxml.html
+import trafilatura.metadata
+
 from crawler.items import Page
+from pipelines import author_fallback
 from pipelines.extract import Extractor
 from pipelines.worker_process import StatsDelta
 
@@ -116,8 +120,6 @@ def test_json_ld_that_is_not_json_is_ignored():
 
 
 def test_categories_tags_and_licence_are_not_looked_for_and_trafilatura_is_left_as_it_was(monkeypatch):
-    import trafilatura.metadata
-
     def must_not_run(*args):
         raise AssertionError("looked for metadata Sieve does not store")
 
@@ -128,3 +130,15 @@ def test_categories_tags_and_licence_are_not_looked_for_and_trafilatura_is_left_
     article = extractor.extract(Page(url=URL, body=article_html(head), kind="html"), StatsDelta())
     assert article.title and len(article.text) >= 600
     assert trafilatura.metadata.extract_catstags is must_not_run and trafilatura.metadata.extract_license is must_not_run
+
+
+def test_author_fallback_is_sieves_during_extraction_and_trafilaturas_after(monkeypatch):
+    def must_not_run(*args):
+        raise AssertionError("trafilatura's own author fallback ran")
+
+    monkeypatch.setattr(trafilatura.metadata, "extract_author", must_not_run)
+    extractor = Extractor(max_bytes=10_000_000, favor_precision=False, min_article_chars=400, max_link_density=0.5)
+    body = article_html()  # no author in its metadata: its byline paragraph names him
+    article = extractor.extract(Page(url=URL, body=body, kind="html"), StatsDelta())
+    assert article.author == author_fallback.extract_author(lxml.html.fromstring(body)) == "Tomas Lindqvist"
+    assert trafilatura.metadata.extract_author is must_not_run
