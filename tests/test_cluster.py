@@ -367,3 +367,16 @@ def test_second_writer_is_refused_while_the_first_runs(valkey, tmp_path):
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=60) == 0
+
+
+def test_files_crawler_sends_what_it_reads_to_the_writer_as_one_crawl_stores_it(valkey, tmp_path):
+    """The files spider reads its files itself, not through the frontier: one
+    crawler per set of files."""
+    folder = {"path": str(REPO / "examples" / "articles")}
+    alone = scrapy_crawl("files", db=tmp_path / "alone.db", args=folder, settings=CLUSTER)
+    crawler = scrapy_crawl("files", db=UNUSED_DB, args=folder, settings={**CLUSTER, "SIEVE_REDIS_URL": valkey})
+    writer = write(valkey, tmp_path / "cluster.db")
+    assert alone.returncode == crawler.returncode == writer.returncode == 0, crawler.stderr + writer.stderr
+    assert not UNUSED_DB.exists()
+    assert contents(tmp_path / "cluster.db") == contents(tmp_path / "alone.db")
+    assert len(contents(tmp_path / "cluster.db")["articles"]) == 5
