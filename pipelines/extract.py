@@ -20,15 +20,9 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import htmldate
-import py3langid
-import trafilatura
-import trafilatura.metadata
-
 from crawler.bodies import Unreadable, unpack
 from crawler.items import Article, Page, Paragraph, Skipped
 from crawler.urls import host_of, same_site
-from pipelines import author_fallback
 from pipelines.decoding import decode
 from pipelines.stage import DocumentStage, Stats
 from pipelines.text import collapse, is_list_item
@@ -38,6 +32,11 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from scrapy.settings import BaseSettings
+
+# trafilatura, htmldate and py3langid are imported where they are used: the
+# crawl's own process builds this stage to check its settings and, with
+# worker processes, extracts nothing (importing them cost it 0.1-0.2 s of
+# start-up). The workers' fork server imports them (ExtractPipeline.preload).
 
 logger = logging.getLogger(__name__)
 # trafilatura warns "discarding data" for every page it finds no text in;
@@ -80,7 +79,10 @@ def lean_metadata() -> Iterator[None]:
     which gives the same answers in a third of the time: a worker extracts
     one page at a time, on one thread. What is stored does not change
     (checked on the 905 benchmark pages: every table identical)."""
-    metadata = trafilatura.metadata
+    import trafilatura.metadata as metadata
+
+    from pipelines import author_fallback
+
     saved = metadata.extract_catstags, metadata.extract_license, metadata.extract_author
     metadata.extract_catstags = _no_categories_or_tags
     metadata.extract_license = _no_licence
@@ -134,6 +136,8 @@ def article_key(url: str, canonical: str | None) -> str:
 
 def detect_language(text: str, declared: str | None = None) -> str | None:
     if len(text) >= DETECT_LANGUAGE_MIN_CHARS:
+        import py3langid
+
         language, _ = py3langid.classify(text[:DETECT_LANGUAGE_SAMPLE_CHARS])
         return language
     return declared
@@ -269,6 +273,8 @@ class Extractor:
         return article
 
     def _trafilatura(self, tree: HtmlElement, url: str, *, fast: bool) -> tuple[Any, list[str]]:
+        import trafilatura
+
         # bare_extraction works on a copy of the tree it is given.
         with lean_metadata():
             document = trafilatura.bare_extraction(
@@ -285,6 +291,9 @@ class Extractor:
         return document, [line for line in lines if line]
 
     def _from_html(self, page: Page, html: str, stats: Stats) -> Article:
+        import htmldate
+        import trafilatura
+
         tree = trafilatura.load_html(html)
         if tree is None:
             raise Unreadable("no-text", "the HTML could not be parsed")
@@ -341,7 +350,7 @@ class Extractor:
 
 
 class ExtractPipeline(DocumentStage):
-    preload = ("pipelines.language_model",)
+    preload = ("trafilatura", "htmldate", "pipelines.author_fallback", "pipelines.language_model")
 
     def __init__(self, stats: Stats, extractor: Extractor):
         self.stats = stats

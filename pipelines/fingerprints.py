@@ -17,10 +17,14 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from importlib.metadata import version
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
+
+from crawler.cache import cached
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -92,14 +96,28 @@ class MinhashConfig:
     @cached_property
     def permutations(self) -> np.ndarray:
         """datasketch's permutations for this scheme, the (2, num_perm)
-        uint32 array of its ``MinHash``. Imported on first use: datasketch
-        imports scipy (0.3 s), and a crawl's own process may need no
-        signature before its first article."""
+        array of its ``MinHash``. Kept in Sieve's cache (:mod:`crawler.cache`):
+        datasketch imports scipy (0.4 s of a crawl's start-up) to give them."""
+        name = f"datasketch-{version('datasketch')}-{self.num_perm}-permutations-seed{self.seed}.npy"
+        cached_permutations = cached(name, self._save_permutations, self._read_permutations)
+        return self.drawn_permutations() if cached_permutations is None else cached_permutations
+
+    def drawn_permutations(self) -> np.ndarray:
         from datasketch import MinHash
 
         return MinHash(
             num_perm=self.num_perm, seed=self.seed, hashfunc=xxhash.xxh32_intdigest, scheme="affine32"
         ).permutations
+
+    def _save_permutations(self, path: Path) -> None:
+        with open(path, "wb") as file:
+            np.save(file, self.drawn_permutations(), allow_pickle=False)
+
+    def _read_permutations(self, path: Path) -> np.ndarray:
+        permutations = np.load(path, allow_pickle=False)
+        if permutations.shape != (2, self.num_perm):
+            raise ValueError(f"permutations of shape {permutations.shape}, not (2, {self.num_perm})")
+        return permutations
 
     def shingles(self, normalized: str) -> set[bytes]:
         return _shingles(normalized, self.shingle_chars)

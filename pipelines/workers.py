@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
     from pipelines.stage import DocumentStage
 
@@ -85,24 +86,14 @@ MAX_STILLBORN = 3
 
 
 class WorkerPool:
-    """Processes that each run the document stages on one page at a time.
-
-    Not forked from the crawl's process, which holds an event loop, threads
-    and a database connection that a fork would copy: they come from a fork
-    server, a fresh process that imports the stages (trafilatura, the
-    language model...) once; each worker then starts in milliseconds and
-    shares those pages of memory until it writes to them.
-    """
+    """Processes that each run the document stages on one page at a time,
+    started from the fork server (:func:`start_fork_server`)."""
 
     def __init__(self, size: int, stages: list[DocumentStage], timeout: float):
         self.size = size
         self.stages = stages
         self.timeout = timeout
         self.context = multiprocessing.get_context("forkserver")
-        # The workers unpickle worker_main and the stages: what that imports,
-        # imported once in the fork server, is shared by every worker.
-        modules = {worker_main.__module__} | {type(stage).__module__ for stage in stages}
-        self.context.set_forkserver_preload(sorted(modules | {m for stage in stages for m in stage.preload}))
         self.workers: list[_Worker] = []
         self.queue: deque[_Task] = deque()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -116,21 +107,6 @@ class WorkerPool:
         self.broken: str | None = None
         #: Workers being started (see start()).
         self.starting: set[asyncio.Future[tuple[BaseProcess, Connection]]] = set()
-
-    def start_fork_server(self) -> None:
-        """Start the fork server now, so that it imports the stages while
-        the crawl is still starting, on another CPU.
-
-        It starts with Ctrl-C ignored (an ignored signal stays so in the
-        new program): Ctrl-C reaches the whole process group, and Python's
-        fork server ignores it only once it has imported the stages, so an
-        early Ctrl-C killed it half-way and buried the crawl's stop under
-        tracebacks. The crawl's process decides when the workers stop."""
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            multiprocessing.forkserver.ensure_running()
-        finally:
-            signal.signal(signal.SIGINT, previous)
 
     def start(self) -> None:
         """Start the workers without waiting for them: a start waits until
@@ -309,8 +285,47 @@ class Sequencer:
             waiter.set_result(None)
 
 
-def worker_count(crawler: Crawler) -> int:
-    value = crawler.settings.get("SIEVE_WORKERS")
+def start_fork_server(settings: BaseSettings) -> None:
+    """Start the fork server that the workers of a crawl with workers come
+    from: not forked from the crawl's process, which holds an event loop,
+    threads and a database connection that a fork would copy, but a fresh
+    process that imports what the document stages need (trafilatura, the
+    language model...) once; each worker then starts in milliseconds and
+    shares those pages of memory until it writes to them.
+
+    ``scrapy crawl`` calls this as it begins, so that those imports (half a
+    second) run on another CPU while Scrapy builds the crawl; the item
+    processor calls it again, which then does nothing.
+
+    It starts with Ctrl-C ignored (an ignored signal stays so in the new
+    program): Ctrl-C reaches the whole process group, and Python's fork
+    server ignores it only once it has imported the stages, so an early
+    Ctrl-C killed it half-way and buried the crawl's stop under tracebacks.
+    The crawl's process decides when the workers stop."""
+    if not worker_count(settings):
+        return
+    stages = []
+    for path in build_component_list(settings.getwithbase("ITEM_PIPELINES")):
+        stage = load_object(path)
+        if not getattr(stage, "in_workers", False):
+            break
+        stages.append(stage)
+    if not stages:
+        return
+    # The workers unpickle worker_main and the stages: what that imports,
+    # imported once in the fork server, is shared by every worker.
+    modules = {worker_main.__module__} | {m for stage in stages for m in (stage.__module__, *stage.preload)}
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(sorted(modules))
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def worker_count(settings: BaseSettings) -> int:
+    value = settings.get("SIEVE_WORKERS")
     if value is None or value == "":
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(0, int(value))
@@ -336,12 +351,12 @@ class ParallelItemProcessor:
         leading = 0
         while leading < len(stages) and getattr(stages[leading][1], "in_workers", False):
             leading += 1
-        workers = worker_count(crawler)
+        workers = worker_count(crawler.settings)
         pool = None
         if workers and leading:
             pool = WorkerPool(workers, [stage for _, stage in stages[:leading]], crawler.settings.getfloat("SIEVE_EXTRACT_TIMEOUT"))
             logger.info("Stages in %d worker processes: %s", workers, ", ".join(path for path, _ in stages[:leading]))
-            pool.start_fork_server()
+            start_fork_server(crawler.settings)
             stages = stages[leading:]
         manager = ItemPipelineManager(*(timed(stage, crawler.stats) for _, stage in stages), crawler=crawler)
         logger.info("Stages in this process: %s", ", ".join(path for path, _ in stages))

@@ -30,6 +30,8 @@ EXTENSIONS = {
     "crawler.runs.RunRecord": 120,
     "crawler.progress.Progress": 130,
     "crawler.cluster.SharedFrontierIdle": 140,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
 }
 
 # A response yields one page (and, for site crawls, links): Scrapy starts
@@ -62,6 +64,7 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     # First of all: fetched content never makes Sieve read local files.
     "crawler.guards.WebOnlyMiddleware": 50,
     # Scrapy's, mended (see its docstring), in Scrapy's place.

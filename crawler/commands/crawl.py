@@ -4,6 +4,8 @@ Same as Scrapy's own command, except that:
 
 - a wrong spider argument or setting prints one line, not a traceback
   (exit status 2); so does a database that cannot be used (exit status 1);
+- the worker processes' fork server starts before the crawl is built, so
+  that its imports run meanwhile, on another CPU;
 - a run that the run record (:mod:`crawler.runs`) does not call a success
   exits with status 1, so that cron mails about it.
 """
@@ -17,9 +19,11 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.utils.misc import load_object
 
 from crawler.errors import SieveError
 from crawler.runs import RunRecord
+from pipelines.workers import ParallelItemProcessor, start_fork_server
 
 if TYPE_CHECKING:
     import argparse
@@ -35,6 +39,8 @@ class Command(ScrapyCrawlCommand):
             raise UsageError("give exactly one spider name")
         assert self.crawler_process
         crawler = self._create_crawler(args[0])
+        if issubclass(load_object(crawler.settings["ITEM_PROCESSOR"]), ParallelItemProcessor):
+            start_fork_server(crawler.settings)
         task = self.crawler_process.crawl(crawler, **opts.spargs)
         start_errors: list[SieveError] = []
 

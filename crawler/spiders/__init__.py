@@ -41,6 +41,9 @@ class SieveSpider(scrapy.Spider):
 
     #: With SIEVE_REDIS_URL, a crawl of this spider is a cluster crawler.
     cluster_crawler = True
+    #: Whether it fetches over HTTP (the web spiders); the others read
+    #: their input themselves.
+    downloads = False
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -58,6 +61,12 @@ class SieveSpider(scrapy.Spider):
         super().update_settings(settings)
         if cls.cluster_crawler:
             use_shared_frontier(settings)
+        if not cls.downloads:
+            # Neither an HTTP download handler nor retries: both load
+            # Scrapy's TLS module, whose deprecated classes inspect the whole
+            # stack (0.2 s of start-up).
+            settings.set("DOWNLOAD_HANDLERS", {"http": None, "https": None}, priority="spider")
+            settings.set("RETRY_ENABLED", False, priority="spider")
         # A User-Agent naming Sieve and whoever runs it, unless one was set.
         if settings.getpriority("USER_AGENT") == 0:
             contact = settings.get("SIEVE_CONTACT", "").strip()
@@ -126,6 +135,8 @@ class ItemsInFlight:
 class WebSpider(SieveSpider):
     """Base of the spiders that fetch over HTTP: pages become items, failures
     become Skipped items, with the same reasons for every spider."""
+
+    downloads = True
 
     #: Whether pages must read as articles to be stored (see the extraction stage).
     require_article = False
