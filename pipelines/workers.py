@@ -302,14 +302,17 @@ def start_fork_server(settings: BaseSettings) -> None:
     server ignores it only once it has imported the stages, so an early
     Ctrl-C killed it half-way and buried the crawl's stop under tracebacks.
     The crawl's process decides when the workers stop."""
-    if not worker_count(settings):
-        return
-    stages = []
-    for path in build_component_list(settings.getwithbase("ITEM_PIPELINES")):
-        stage = load_object(path)
-        if not getattr(stage, "in_workers", False):
-            break
-        stages.append(stage)
+    try:
+        if not worker_count(settings):
+            return
+        stages = []
+        for path in build_component_list(settings.getwithbase("ITEM_PIPELINES")):
+            stage = load_object(path)
+            if not getattr(stage, "in_workers", False):
+                break
+            stages.append(stage)
+    except (ValueError, ImportError, NameError):
+        return  # a wrong setting: the crawl, as it is built, says which
     if not stages:
         return
     # The workers unpickle worker_main and the stages: what that imports,

@@ -177,14 +177,14 @@ def test_jobdir_pause_and_resume(tmp_path, db_path):
 
 def test_ctrl_c_while_the_workers_start_stops_the_crawl_without_tracebacks(tmp_path, db_path):
     """Ctrl-C reaches the whole process group, the workers' fork server too,
-    which is still importing the stages in the crawl's first second."""
-    write_articles(tmp_path / "in", 20)
+    which may still be importing the stages as the spider opens."""
+    write_articles(tmp_path / "in", 300)
     command = crawl_command("files", db_path, {"path": str(tmp_path / "in")}, {"SIEVE_WORKERS": "2", "LOG_LEVEL": "INFO"})
     process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True, start_new_session=True)
     for line in process.stderr:
-        if "writing to" in line:  # the spider is opening; the fork server imports the stages for a second
+        if "writing to" in line:  # the spider is opening
             break
-    time.sleep(0.3)  # Scrapy abandons a crawl stopped before its spider has opened
+    time.sleep(0.1)  # Scrapy abandons a crawl stopped before its spider has opened
     os.killpg(process.pid, signal.SIGINT)
     stderr = process.stderr.read()
     assert process.wait(timeout=60) == 1
