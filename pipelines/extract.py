@@ -12,6 +12,7 @@ paragraphs here; finding its title and boilerplate is the cleaning stage's.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -91,6 +92,27 @@ def lean_metadata() -> Iterator[None]:
         yield
     finally:
         metadata.extract_catstags, metadata.extract_license, metadata.extract_author = saved
+
+
+@functools.cache
+def element_classes_in_c() -> None:
+    """trafilatura parses with lxml.html's parser, which asks a Python
+    method for the class of every element Python code touches (2,500 a
+    page here, counting the copies of the tree): the same classes
+    (``HtmlElement``, the form elements, comments, entities) from lxml's own
+    lookups, in C. Once per process, for trafilatura's parser."""
+    from lxml import etree, html
+    from trafilatura.utils import HTML_PARSER
+
+    lookup = etree.ElementNamespaceClassLookup(
+        etree.ElementDefaultClassLookup(
+            element=html.HtmlElement, comment=html.HtmlComment, pi=html.HtmlProcessingInstruction, entity=html.HtmlEntity
+        )
+    )
+    namespace = lookup.get_namespace(None)
+    for tag, element_class in html.HtmlElementClassLookup._default_element_classes.items():
+        namespace[tag] = element_class
+    HTML_PARSER.set_element_class_lookup(lookup)
 
 
 def _no_categories_or_tags(metatype: str, tree: HtmlElement) -> list[str]:
@@ -294,6 +316,7 @@ class Extractor:
         import htmldate
         import trafilatura
 
+        element_classes_in_c()
         tree = trafilatura.load_html(html)
         if tree is None:
             raise Unreadable("no-text", "the HTML could not be parsed")
