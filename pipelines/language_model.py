@@ -20,7 +20,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import py3langid
 from py3langid import langid, modelio
 
 from crawler.cache import cached
@@ -54,7 +53,7 @@ def load() -> None:
     stat = PACKED.stat()
     name = f"py3langid-{version('py3langid')}-{stat.st_size}-{stat.st_mtime_ns}.npz"
     langid.IDENTIFIER = cached(name, unpack, from_unpacked)
-    py3langid.langid._get_identifier()  # its own loading, if there was no cache
+    langid._get_identifier()  # its own loading, if there was no cache
 
 
 load()

@@ -293,7 +293,8 @@ def start_fork_server(settings: BaseSettings) -> None:
     language model...) once; each worker then starts in milliseconds and
     shares those pages of memory until it writes to them.
 
-    ``scrapy crawl`` calls this as it begins, so that those imports (half a
+    ``scrapy crawl`` calls this as it begins (it does nothing if the crawl
+    has no workers or another item processor), so that those imports (half a
     second) run on another CPU while Scrapy builds the crawl; the item
     processor calls it again, which then does nothing.
 
@@ -303,7 +304,7 @@ def start_fork_server(settings: BaseSettings) -> None:
     Ctrl-C killed it half-way and buried the crawl's stop under tracebacks.
     The crawl's process decides when the workers stop."""
     try:
-        if not worker_count(settings):
+        if not worker_count(settings) or not issubclass(load_object(settings["ITEM_PROCESSOR"]), ParallelItemProcessor):
             return
         stages = []
         for path in build_component_list(settings.getwithbase("ITEM_PIPELINES")):

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
-from scrapy.utils.misc import load_object
 
 from crawler.errors import SieveError
 from crawler.runs import RunRecord
-from pipelines.workers import ParallelItemProcessor, start_fork_server
+from pipelines.workers import start_fork_server
 
 if TYPE_CHECKING:
     import argparse
@@ -39,8 +38,7 @@ class Command(ScrapyCrawlCommand):
             raise UsageError("give exactly one spider name")
         assert self.crawler_process
         crawler = self._create_crawler(args[0])
-        if issubclass(load_object(crawler.settings["ITEM_PROCESSOR"]), ParallelItemProcessor):
-            start_fork_server(crawler.settings)
+        start_fork_server(crawler.settings)
         task = self.crawler_process.crawl(crawler, **opts.spargs)
         start_errors: list[SieveError] = []
 
