@@ -30,6 +30,8 @@ EXTENSIONS = {
     "crawler.runs.RunRecord": 120,
     "crawler.progress.Progress": 130,
     "crawler.cluster.SharedFrontierIdle": 140,
+    # Off (TELNETCONSOLE_ENABLED, REMOTE_CONTROL_ENABLED) and not even
+    # loaded: the remote control's module imports aiohttp (0.1 s of start-up).
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
 }
@@ -64,6 +66,7 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
+    # Off (COOKIES_ENABLED) and not loaded: its module imports tldextract.
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     # First of all: fetched content never makes Sieve read local files.
     "crawler.guards.WebOnlyMiddleware": 50,
