@@ -5,12 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.utils.misc import load_object
 from scrapy_redis.scheduler import Scheduler
 
 
 class SharedScheduler(Scheduler):
     """scrapy-redis's scheduler, counting with today's StatsCollector API
-    (the spider argument it passes is deprecated in Scrapy 2.19)."""
+    (the spider argument it passes is deprecated in Scrapy 2.19) and
+    logging through ``spider.logger`` (its ``Spider.log()`` is deprecated
+    too; it warned whenever a crawler joined a frontier that had requests)."""
+
+    def open(self, spider: Any) -> None:
+        self.spider = spider
+        try:
+            self.queue = load_object(self.queue_cls)(
+                server=self.server, spider=spider, key=self.queue_key % {"spider": spider.name}, serializer=self.serializer
+            )
+        except TypeError as e:
+            raise ValueError(f"Failed to instantiate queue class '{self.queue_cls}': {e}")
+        if not self.df:
+            self.df = load_object(self.dupefilter_cls).from_spider(spider)
+        if self.flush_on_start:
+            self.flush()
+        if len(self.queue):
+            spider.logger.debug("Resuming crawl (%d requests scheduled)", len(self.queue))
 
     def enqueue_request(self, request: Any) -> bool:
         if not request.dont_filter and self.df.request_seen(request):

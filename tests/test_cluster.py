@@ -139,6 +139,16 @@ def test_two_crawlers_and_a_writer_fetch_each_page_once_and_store_what_one_crawl
     assert cluster == alone, {k: set(cluster[k]) ^ set(alone[k]) for k in alone}
 
 
+def test_crawler_joining_a_frontier_with_requests_warns_of_no_deprecation(fresh_site, valkey):
+    assert frontier(valkey, "--clear").returncode == 0
+    # The first crawler stops after one page, leaving the links it found in the frontier.
+    (first,) = crawl_together(fresh_site, valkey, crawlers=1, CLOSESPIDER_PAGECOUNT="1")
+    (second,) = crawl_together(fresh_site, valkey, crawlers=1, LOG_LEVEL="DEBUG")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "Resuming crawl (" in second.stderr
+    assert "Deprecat" not in first.stderr + second.stderr, [l for l in (first.stderr + second.stderr).splitlines() if "Deprecat" in l]
+
+
 def test_next_run_needs_the_frontier_cleared(fresh_site, valkey, tmp_path):
     assert frontier(valkey, "--clear").returncode == 0
     db = tmp_path / "sieve.db"
