@@ -3,6 +3,8 @@
 Every setting can be changed per run with ``-s NAME=value``.
 """
 
+from scrapy.settings import default_settings
+
 BOT_NAME = "sieve"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -30,10 +32,22 @@ EXTENSIONS = {
     "crawler.runs.RunRecord": 120,
     "crawler.progress.Progress": 130,
     "crawler.cluster.SharedFrontierIdle": 140,
-    # Off (TELNETCONSOLE_ENABLED, REMOTE_CONTROL_ENABLED) and not even
-    # loaded: the remote control's module imports aiohttp (0.1 s of start-up).
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+
+# Components Sieve never uses, left out of Scrapy's defaults rather than set
+# to None above: Scrapy imports every class named in EXTENSIONS or
+# DOWNLOADER_MIDDLEWARES, None ones too, and these imports (twisted.conch,
+# aiohttp, tldextract) took 0.35 s of every start. Telnet, remote control and
+# cookies are off (below); crawler.guards has Sieve's robots.txt middleware.
+_LEFT_OUT = {
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware",
+}
+EXTENSIONS_BASE = {k: v for k, v in default_settings.EXTENSIONS_BASE.items() if k not in _LEFT_OUT}
+DOWNLOADER_MIDDLEWARES_BASE = {
+    k: v for k, v in default_settings.DOWNLOADER_MIDDLEWARES_BASE.items() if k not in _LEFT_OUT
 }
 
 # A response yields one page (and, for site crawls, links): Scrapy starts
@@ -66,12 +80,9 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
-    # Off (COOKIES_ENABLED) and not loaded: its module imports tldextract.
-    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     # First of all: fetched content never makes Sieve read local files.
     "crawler.guards.WebOnlyMiddleware": 50,
     # Scrapy's, mended (see its docstring), in Scrapy's place.
-    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.guards.RobotsTxtMiddleware": 100,
     # Before the retry and redirect middlewares (550, 600), after robots.txt.
     "crawler.incremental.ConditionalRequestMiddleware": 500,

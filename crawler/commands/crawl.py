@@ -4,8 +4,9 @@ Same as Scrapy's own command, except that:
 
 - a wrong spider argument or setting prints one line, not a traceback
   (exit status 2); so does a database that cannot be used (exit status 1);
-- the worker processes' fork server starts before the crawl is built, so
-  that its imports run meanwhile, on another CPU;
+- the worker processes' fork server starts as soon as the command line is
+  read, before Scrapy builds the crawl, so that its imports run meanwhile,
+  on another CPU;
 - a run that the run record (:mod:`crawler.runs`) does not call a success
   exits with status 1, so that cron mails about it.
 """
@@ -21,7 +22,6 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler.errors import SieveError
-from crawler.runs import RunRecord
 from pipelines.workers import start_fork_server
 
 if TYPE_CHECKING:
@@ -29,16 +29,23 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
+    from crawler.runs import RunRecord
+
 logger = logging.getLogger(__name__)
 
 
 class Command(ScrapyCrawlCommand):
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        if len(args) == 1:
+            start_fork_server(self.settings)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one spider name")
         assert self.crawler_process
         crawler = self._create_crawler(args[0])
-        start_fork_server(crawler.settings)
         task = self.crawler_process.crawl(crawler, **opts.spargs)
         start_errors: list[SieveError] = []
 
@@ -65,6 +72,8 @@ class Command(ScrapyCrawlCommand):
 
     @staticmethod
     def _run_record(crawler: Crawler) -> RunRecord | None:
+        from crawler.runs import RunRecord  # with the database: see crawler.commands
+
         try:
             return crawler.get_extension(RunRecord)
         except RuntimeError:  # the crawl stopped before its extensions were built

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrapy.commands import ScrapyCommand
 
 from crawler.commands import format_table, open_existing_database
-from crawler.runs import sum_counters
 
 if TYPE_CHECKING:
     import argparse
@@ -38,6 +37,8 @@ class Command(ScrapyCommand):
         parser.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs (default 20)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        from crawler.runs import sum_counters  # with the database: see crawler.commands
+
         assert self.settings is not None
         db = open_existing_database(self.settings)
         rows = []
