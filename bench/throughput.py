@@ -44,6 +44,9 @@ sys.path.insert(0, str(REPO))
 
 from crawler.progress import process_tree, tree_rss_bytes  # noqa: E402
 
+#: The ``scrapy`` command as users run it (not ``python -m scrapy``: see
+#: pipelines.workers._main_module_left_behind).
+SCRAPY = str(Path(sys.executable).with_name("scrapy"))
 DATA = REPO.parent / "shared" / "bench" / "article-extraction" / "html"
 BARE_LOOP = """
 import sys, pathlib, trafilatura
@@ -128,7 +131,7 @@ def interleaved(cases: dict[str, list[str]], rounds: int, folder: Path) -> dict[
     for round_number in range(rounds):
         for case, (label, command) in enumerate(cases.items()):
             db = None
-            if "scrapy" in command[:3]:
+            if command[0] == SCRAPY:
                 db = sieve_db(folder, case, round_number)
                 command = [*command, "-s", f"SIEVE_DB={db}"]
             result = run(command, db)
@@ -191,7 +194,7 @@ def main() -> None:
         for workers in range(cpus, -1, -1):
             label = f"scrapy crawl files, SIEVE_WORKERS={workers}" + (" (default)" if workers == cpus else "")
             cases[label] = [
-                sys.executable, "-m", "scrapy", "crawl", "files", "-a", f"path={pages}",
+                SCRAPY, "crawl", "files", "-a", f"path={pages}",
                 "-s", "LOG_LEVEL=WARNING", "-s", f"SIEVE_WORKERS={workers}",
             ]  # fmt: skip
         measured = interleaved(cases, args.rounds, Path(tmp))

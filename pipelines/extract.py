@@ -373,7 +373,8 @@ class Extractor:
 
 
 class ExtractPipeline(DocumentStage):
-    preload = ("trafilatura", "htmldate", "pipelines.author_fallback", "pipelines.language_model")
+    # The language model first: the kernel reads its files in meanwhile.
+    preload = ("pipelines.language_model", "trafilatura", "htmldate", "pipelines.author_fallback")
 
     def __init__(self, stats: Stats, extractor: Extractor):
         self.stats = stats

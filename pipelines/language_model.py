@@ -1,59 +1,125 @@
-"""Loads py3langid's language model on import. The fork server of the
-worker processes (:mod:`pipelines.workers`) imports this module, so the
-model is loaded once there, and every worker shares its memory from the
-start; the crawl's own process, which only builds the stages, never loads
-it, unless it extracts pages itself (``SIEVE_WORKERS=0``), when the first
-page loads it.
+"""py3langid's language model, made the identifier ``py3langid.classify``
+uses when this module is imported. The fork server of the worker processes
+(:mod:`pipelines.workers`) imports it first of the stages' modules; the
+crawl's own process, which only builds the stages, never loads it, unless it
+extracts pages itself (``SIEVE_WORKERS=0``), when the first page loads it.
 
 py3langid ships its model LZMA-compressed, and unpacking it took 0.45 s of
-CPU at every start, most of the worker processes' start-up: the unpacked
-file is kept in Sieve's cache (:mod:`crawler.cache`) and read from there,
-with py3langid's own steps after the unpacking. Without a cache,
-py3langid loads it its own way.
+CPU at every start: its arrays are unpacked once into Sieve's cache
+(:mod:`crawler.cache`), one file each, and memory-mapped from there. Loading
+then reads nothing: the kernel reads the files in while the fork server
+imports the other stages' modules, and the workers, and the runs after,
+share the same pages. Without a cache the arrays stay in memory.
+
+py3langid walks its automaton one byte at a time in Python (0.5 ms of a
+2,000-character sample); :class:`Identifier` walks it for all the bytes of a
+text at once with numpy. Its scores are py3langid's, bit for bit.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import lzma
-import shutil
+import os
+from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-from py3langid import langid, modelio
+from py3langid import langid
 
 from crawler.cache import cached
 
 PACKED = langid.MODEL_DIR / langid.MODEL_FILE
+#: The arrays of py3langid 0.4's model file, and ``depth``, computed from them.
+ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat", "depth")
+#: The ones worth having the kernel read in ahead (67 of their 68 MB).
+LARGE = ("ptc", "nextmove")
 
 
-def unpack(target: Path) -> None:
-    with lzma.open(PACKED) as packed, open(target, "wb") as unpacked:
-        shutil.copyfileobj(packed, unpacked, length=1 << 20)
+class Identifier(langid.LanguageIdentifier):
+    """py3langid's ``LanguageIdentifier`` on the model's arrays, its
+    automaton walked with numpy (``_raw_score``); the rest is py3langid's.
+
+    The automaton (Aho-Corasick, over byte n-grams) is in the same state
+    after a byte whatever came more than ``depth`` bytes before it (the
+    longest path from its start). So all positions of a text take their
+    ``depth`` last bytes one step at a time, together; the features found
+    are then counted, and summed in the order py3langid's walk meets them."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]):
+        # No byte-wise tables for py3langid: the walk below uses the arrays.
+        super().__init__(arrays["ptc"], arrays["pc"], arrays["classes"].tolist(), None, None, tk_row=())
+        self.nextmove = arrays["nextmove"]
+        self.row_offsets = arrays["nextmove_row"].astype(np.intp) << 8
+        self.features = arrays["out_feat"]
+        self.depth = int(arrays["depth"])
+
+    def _raw_score(self, text: bytes) -> np.ndarray:
+        data = np.frombuffer(text, dtype=np.uint8)
+        states = np.zeros(len(data), dtype=np.intp)
+        for lag in range(min(self.depth, len(data)) - 1, -1, -1):
+            states[lag:] = self.nextmove[self.row_offsets[states[lag:]] + data[: len(data) - lag]]
+        found = self.features[states]
+        found = found[found >= 0]
+        if not len(found):
+            return super()._raw_score(b"")  # py3langid's score for no features
+        features, first, counts = np.unique(found, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")
+        return self._sparse_score(dict(zip(features[order].tolist(), counts[order].tolist())), self.nb_ptc)
 
 
-def from_unpacked(path: Path) -> langid.LanguageIdentifier:
-    """py3langid's ``LanguageIdentifier.from_model_file``, from the unpacked
-    file: the same arrays, built the same way (py3langid 0.4's
-    ``modelio.load_model``)."""
-    with np.load(path, allow_pickle=False) as data:
-        return langid.LanguageIdentifier(
-            np.asarray(data["ptc"]),
-            np.asarray(data["pc"]),
-            data["classes"].tolist(),
-            modelio._to_array(data["nextmove"]),
-            data["out_feat"].tolist(),
-            tk_row=modelio._to_array(data["nextmove_row"]),
-        )
+def automaton_depth(nextmove: np.ndarray, nextmove_row: np.ndarray) -> int:
+    """The most bytes any state of the automaton is from its start state."""
+    row_offsets = nextmove_row.astype(np.intp) << 8
+    depth = np.full(len(nextmove_row), -1)
+    depth[0] = level = 0
+    frontier = np.zeros(1, dtype=np.intp)
+    while len(frontier):
+        reached = np.zeros(len(depth), dtype=bool)
+        reached[nextmove[(row_offsets[frontier, None] + np.arange(256)).ravel()]] = True
+        frontier = np.flatnonzero(reached & (depth < 0))
+        level += 1
+        depth[frontier] = level
+    return level - 1
+
+
+@functools.cache
+def unpacked() -> dict[str, np.ndarray]:
+    """The model's arrays, from py3langid's own file."""
+    with np.load(io.BytesIO(lzma.decompress(PACKED.read_bytes())), allow_pickle=False) as data:
+        arrays = {name: data[name] for name in ARRAYS if name != "depth"}
+    arrays["depth"] = np.asarray(automaton_depth(arrays["nextmove"], arrays["nextmove_row"]))
+    return arrays
+
+
+def cache_name(name: str) -> str:
+    stat = PACKED.stat()
+    return f"py3langid-{version('py3langid')}-{stat.st_size}-{stat.st_mtime_ns}-{name}.npy"
+
+
+def read_mapped(path: Path, name: str) -> np.ndarray:
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    if name in LARGE and hasattr(os, "posix_fadvise"):
+        with open(path, "rb") as file:
+            os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
+    return array
+
+
+def array(name: str) -> np.ndarray:
+    def write(path: Path) -> None:
+        with open(path, "wb") as file:
+            np.save(file, unpacked()[name], allow_pickle=False)
+
+    mapped = cached(cache_name(name), write, lambda path: read_mapped(path, name))
+    return unpacked()[name] if mapped is None else mapped
 
 
 def load() -> None:
-    if langid.IDENTIFIER is not None:
-        return
-    stat = PACKED.stat()
-    name = f"py3langid-{version('py3langid')}-{stat.st_size}-{stat.st_mtime_ns}.npz"
-    langid.IDENTIFIER = cached(name, unpack, from_unpacked)
-    langid._get_identifier()  # its own loading, if there was no cache
+    if not isinstance(langid.IDENTIFIER, Identifier):
+        langid.IDENTIFIER = Identifier({name: array(name) for name in ARRAYS})
+        unpacked.cache_clear()  # 68 MB, needed only to fill the cache
 
 
 load()

@@ -24,8 +24,9 @@ class DocumentStage:
     each worker, which gives it a stats object of its own."""
 
     in_workers = True
-    #: Modules the workers' fork server imports besides the stage's own:
-    #: what they load is then shared by every worker.
+    #: Modules the workers' fork server imports besides the stage's own
+    #: (before it, in this order): what they load is then shared by every
+    #: worker.
     preload: tuple[str, ...] = ()
     stats: Stats
 

@@ -343,9 +343,9 @@ def start_fork_server(settings: BaseSettings) -> None:
         return
     # The workers unpickle worker_main and the stages: what that imports,
     # imported once in the fork server, is shared by every worker.
-    modules = {worker_main.__module__} | {m for stage in stages for m in (stage.__module__, *stage.preload)}
+    modules = [worker_main.__module__, *(m for stage in stages for m in (*stage.preload, stage.__module__))]
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(sorted(modules))
+    context.set_forkserver_preload(list(dict.fromkeys(modules)))
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         multiprocessing.forkserver.ensure_running()

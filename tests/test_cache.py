@@ -3,6 +3,8 @@ made once, and a cache that cannot be used only costs time."""
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from py3langid import langid
@@ -15,6 +17,7 @@ from crawler.spiders.files import FilesSpider
 from crawler.spiders.site import SiteSpider
 from pipelines import language_model
 from pipelines.fingerprints import MinhashConfig
+from tests.conftest import REPO
 
 TEXTS = [
     "The city council approved the budget on Tuesday night after a four-hour meeting.",
@@ -72,19 +75,54 @@ def test_failed_write_leaves_no_file(empty_cache):
     assert list(empty_cache.iterdir()) == []
 
 
-def test_language_model_from_the_unpacked_file_is_py3langids(tmp_path):
-    unpacked = tmp_path / "model.npz"
-    language_model.unpack(unpacked)
-    ours = language_model.from_unpacked(unpacked)
-    theirs = langid.LanguageIdentifier.from_model_file(language_model.PACKED)
+def varied_texts() -> list[str | bytes]:
+    """Texts in many scripts, cut anywhere, and random bytes: whatever reaches
+    the automaton."""
+    rng = random.Random(15)
+    folder = REPO / "examples" / "articles"
+    articles = [p.read_bytes().decode("utf-8", "replace") for p in sorted(folder.iterdir()) if p.suffix in (".txt", ".html")]
+    alphabet = "".join(TEXTS) + "0123456789 .,;:!?-–'\"«»\n\tÅåÆæØøĳŒœßÇçÑñ"
+    texts: list[str | bytes] = [*TEXTS, "", "a", "A SHOUTED HEADLINE", b"\xff\xfe", b"caf\xc3"]
+    for _ in range(150):
+        article = rng.choice(articles)
+        start = rng.randrange(len(article))
+        texts.append(article[start : start + rng.randrange(1, 2500)])
+        texts.append("".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))))
+        texts.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300))))
+    return texts
 
-    assert np.array_equal(ours.nb_ptc, theirs.nb_ptc)
-    assert np.array_equal(ours.nb_pc, theirs.nb_pc)
-    assert ours.nb_classes == theirs.nb_classes
-    assert ours.tk_nextmove == theirs.tk_nextmove
-    assert ours.tk_row == theirs.tk_row
-    assert ours.tk_output == theirs.tk_output
-    assert [ours.classify(text) for text in TEXTS] == [theirs.classify(text) for text in TEXTS]
+
+@pytest.fixture(scope="module")
+def py3langids_own():
+    return langid.LanguageIdentifier.from_model_file(language_model.PACKED)
+
+
+def test_language_scores_are_py3langids_to_the_bit(py3langids_own):
+    ours = language_model.Identifier(language_model.unpacked())
+    for text in varied_texts():
+        assert np.array_equal(ours._decide(text), py3langids_own._decide(text)), text
+        assert ours.classify(text) == py3langids_own.classify(text)
+
+
+def test_language_model_is_read_from_the_cache_mapped_not_unpacked(empty_cache, py3langids_own, monkeypatch):
+    first = {name: language_model.array(name) for name in language_model.ARRAYS}
+    monkeypatch.setattr(language_model, "unpacked", lambda: pytest.fail("unpacked again"))
+    again = {name: language_model.array(name) for name in language_model.ARRAYS}
+
+    assert all(isinstance(again[name], np.memmap) for name in language_model.LARGE)
+    for name in language_model.ARRAYS:
+        assert again[name].dtype == first[name].dtype
+        assert np.array_equal(again[name], first[name])
+    ours = language_model.Identifier(again)
+    assert [ours.classify(text) for text in TEXTS] == [py3langids_own.classify(text) for text in TEXTS]
+
+
+def test_language_model_without_a_cache_is_unpacked(tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))  # no folder can be made in it
+
+    assert not isinstance(language_model.array("nextmove"), np.memmap)
+    assert np.array_equal(language_model.array("pc"), language_model.unpacked()["pc"])
 
 
 def test_permutations_from_the_cache_are_datasketchs(empty_cache, monkeypatch):
