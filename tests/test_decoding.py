@@ -36,6 +36,28 @@ def test_stray_nul_bytes_are_dropped():
     assert "\x00" not in decode(text.encode(), html=False)
 
 
+@pytest.mark.parametrize("control", ["\x01", "\x1b", "\x7f", "\x85", "\x9f"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])  # bytes 0x80-0x9f in Latin-1 are read as cp1252
+def test_stray_control_characters_are_dropped_in_any_encoding(control, encoding):
+    text = ("A long line of ordinary text. " * 20) + control + "The end."
+    assert decode(text.encode(encoding), html=False) == text.replace(control, "")
+
+
+def test_undefined_windows_1252_bytes_are_dropped_as_controls():
+    data = ("Caf\xe9 au lait. " * 30).encode("cp1252") + b"\x81\x9d"
+    assert decode(data, html=False) == "Café au lait. " * 30
+
+
+def test_html_loses_what_trafilatura_removes_before_parsing():
+    page = "<p>" + "Ordinary words. " * 20 + "\x0b\x0c\ufffe\uffff</p>"
+    assert decode(page.encode(), html=True) == "<p>" + "Ordinary words. " * 20 + "</p>"
+
+
+def test_text_keeps_vertical_tabs_and_form_feeds():
+    text = "Chapter one.\x0cChapter two.\x0bThe end."
+    assert decode(text.encode(), html=False) == text
+
+
 @pytest.mark.parametrize(
     "data",
     [b"\x89PNG\r\n\x1a\n" + bytes(200), b"%PDF-1.7\n%\xe2\xe3", bytes(range(256)) * 4],

@@ -40,8 +40,9 @@ def test_summary_separates_new_unchanged_and_skipped(two_runs):
 def test_memory_of_the_worker_processes_is_counted(two_runs):
     db, _, _ = two_runs
     stats = json.loads(read_rows(db, "SELECT stats FROM runs WHERE id = 1")[0]["stats"])
-    # Two workers, each with trafilatura and the language model loaded.
-    assert stats["sieve/memory/tree_max_mb"] > stats["memusage/max"] / 2**20 + 100
+    # Two workers, each with trafilatura and numpy loaded (the language
+    # model is memory-mapped: only the pages it has read count).
+    assert stats["sieve/memory/tree_max_mb"] > stats["memusage/max"] / 2**20 + 50
 
 
 def test_item_scraped_count_counts_only_stored_articles(two_runs):
