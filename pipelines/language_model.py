@@ -102,9 +102,11 @@ def unpacked() -> dict[str, np.ndarray]:
     return arrays
 
 
-def cache_name(name: str) -> str:
+@functools.cache
+def cache_prefix() -> str:
+    """What decides the arrays: py3langid's version and its model file."""
     stat = PACKED.stat()
-    return f"py3langid-{version('py3langid')}-{stat.st_size}-{stat.st_mtime_ns}-{name}.npy"
+    return f"py3langid-{version('py3langid')}-{stat.st_size}-{stat.st_mtime_ns}"
 
 
 def read_mapped(path: Path, name: str) -> np.ndarray:
@@ -120,7 +122,7 @@ def array(name: str) -> np.ndarray:
         with open(path, "wb") as file:
             np.save(file, unpacked()[name], allow_pickle=False)
 
-    mapped = cached(cache_name(name), write, lambda path: read_mapped(path, name))
+    mapped = cached(f"{cache_prefix()}-{name}.npy", write, lambda path: read_mapped(path, name))
     return unpacked()[name] if mapped is None else mapped
 
 
