@@ -3,7 +3,8 @@ seconds while a crawl runs (documents done, stored, unchanged, skipped,
 documents per second; with a known total, as for ``files``, also the total
 and the time left), and the peak memory of the whole process tree, worker
 processes included (``sieve/memory/tree_max_mb``), which Scrapy's
-``memusage/max`` leaves out."""
+``memusage/max`` leaves out, and the most processes that tree held at once
+(``sieve/memory/tree_processes_max``)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,13 @@ def process_tree(pid: int) -> list[int]:
 def tree_rss_bytes(pid: int) -> int:
     """Resident bytes of a process and all its descendants (0 where there
     is no /proc)."""
+    return rss_bytes(process_tree(pid))
+
+
+def rss_bytes(pids: list[int]) -> int:
+    """Resident bytes of these processes together (those gone count 0)."""
     total = 0
-    for member in process_tree(pid):
+    for member in pids:
         try:
             with open(f"/proc/{member}/statm") as statm:
                 total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -114,8 +120,10 @@ class Progress:
         # The tree's peak is at least this process's own peak, which the
         # kernel keeps even between samples.
         own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        megabytes = round(max(tree_rss_bytes(os.getpid()), own_peak) / 2**20)
+        members = process_tree(os.getpid())
+        megabytes = round(max(rss_bytes(members), own_peak) / 2**20)
         self.stats.max_value("sieve/memory/tree_max_mb", megabytes)
+        self.stats.max_value("sieve/memory/tree_processes_max", len(members))
 
     def spider_closed(self) -> None:
         if self.task is not None:
