@@ -112,6 +112,7 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_BOILERPLATE_PATTERNS": lambda value: None,  # checked whole by patterns_setting
     "SIEVE_REPEAT_THRESHOLD": FRACTION,
     "SIEVE_REPEAT_MIN_WORDS": whole(1),
+    "SIEVE_REPEATS_ENABLED": boolean,
     "SIEVE_CROSS_DEDUP_ENABLED": boolean,
     "SIEVE_NEAR_DUP_THRESHOLD": FRACTION,
     "SIEVE_NEAR_DUP_CONTAINMENT": number(0, maximum=1),
@@ -122,6 +123,7 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_STORE_FLUSH_SECONDS": number(0, above=True),
     "SIEVE_MIN_ARTICLE_CHARS": whole(0),
     "SIEVE_MAX_LINK_DENSITY": number(0, maximum=1),
+    "SIEVE_CHECK_OG_TYPE": boolean,
     "SIEVE_DB_BUSY_TIMEOUT": number(0),
     "SIEVE_INCREMENTAL": boolean,
     "SIEVE_PROGRESS_INTERVAL": number(0),

@@ -49,9 +49,10 @@ DUPEFILTER_KEY = "%(spider)s:dupefilter"
 SHARED_SCHEDULER = "crawler.shared_scheduler.SharedScheduler"
 #: Where a cluster crawler keeps DOWNLOAD_DELAY, which it applies to the cluster.
 CLUSTER_DOWNLOAD_DELAY = "CLUSTER_DOWNLOAD_DELAY"
-#: The stages a cluster crawler runs in place of dedup and storage, which
+#: The stages a cluster crawler runs in place of identity, dedup and storage, which
 #: are the writer's (``scrapy crawl stream``).
 CRAWLER_STAGES = {
+    "pipelines.identity.ArticleIdentityPipeline": None,
     "pipelines.neardup.CrossDedupPipeline": None,
     "pipelines.store.StorePipeline": None,
     "pipelines.publish.PublishPipeline": 800,
@@ -95,7 +96,7 @@ def is_cluster_crawler(settings: BaseSettings) -> bool:
 
 
 def use_writer_stages(settings: BaseSettings) -> None:
-    """Make a crawl the cluster's writer: dedup and storage only."""
+    """Make a crawl the cluster's writer: identity, dedup and storage only."""
     settings.set("ITEM_PIPELINES", {**settings.getdict("ITEM_PIPELINES"), **WRITER_STAGES}, priority="spider")
 
 

@@ -344,6 +344,36 @@ def _v8_duplicate_rule(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE articles SET duplicate_rule = 'resemblance' WHERE duplicate_of IS NOT NULL")
 
 
+def _v9_article_urls(db: sqlite_utils.Database) -> None:
+    """article_urls: every URL that led to an article, and where in a web archive it was read"""
+    db.executescript(
+        """
+        CREATE TABLE article_urls (
+            url TEXT PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            how TEXT NOT NULL,
+            warc_file TEXT,
+            warc_offset INTEGER,
+            warc_record_id TEXT,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX article_urls_article_id ON article_urls(article_id);
+        """
+    )
+    db.execute(
+        """INSERT INTO article_urls (url, article_id, how, seen_at)
+           SELECT f.url, a.id, 'fetched', f.fetched_at FROM fetches f JOIN articles a ON a.url = f.url"""
+    )
+    # The other downloads led to an article stored under the canonical URL
+    # they declared, or to none: earlier versions let a misdeclared canonical
+    # overwrite another article. Forgotten, they are downloaded and stored
+    # again, each where it belongs.
+    db.execute(
+        """DELETE FROM fetches WHERE url NOT IN (SELECT url FROM article_urls)
+           AND url NOT IN (SELECT url FROM skipped)"""
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_cross_document_dedup,
@@ -353,6 +383,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v6_application_id,
     _v7_change_sequence,
     _v8_duplicate_rule,
+    _v9_article_urls,
 ]
 
 
@@ -546,8 +577,8 @@ class Database:
 
     def previous_fetches(self, urls: list[str] | None = None) -> dict[str, PreviousFetch]:
         """:meth:`previous_fetch` of each of ``urls`` that has one (None: all)."""
-        query = """SELECT f.url, f.etag, f.last_modified, f.body_hash, f.fetched_at, a.id IS NOT NULL
-                   FROM fetches f LEFT JOIN articles a ON a.url = f.url"""
+        query = """SELECT f.url, f.etag, f.last_modified, f.body_hash, f.fetched_at, u.url IS NOT NULL
+                   FROM fetches f LEFT JOIN article_urls u ON u.url = f.url"""
         db = self.open()
         if urls is None:
             rows = db.execute(query)
@@ -575,6 +606,16 @@ class Database:
     def stored_article(self, url: str) -> StoredArticle | None:
         row = self.open().execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()
         return StoredArticle(row[0], row[1]) if row else None
+
+    def article_url_led_to_by(self, url: str) -> str | None:
+        """The ``url`` of the article that a download of ``url`` gave last time."""
+        row = self.open().execute(
+            "SELECT a.url FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url = ?", [url]
+        ).fetchone()
+        return row[0] if row else None
+
+    def article_text(self, article_id: int) -> str:
+        return self.open().execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]
 
     def close(self) -> None:
         try:

@@ -152,7 +152,7 @@ class Incremental:
         """``same-text`` for an article whose text is ``stored``'s, the row
         the caller has already looked up for its own use."""
         if stored is not None and stored.content_hash == article.text_hash():
-            return Unchanged(article.url, "same-text", article.fetch, article.fetched_url)
+            return Unchanged(article.url, "same-text", article.fetch, article.fetched_url, article.requested_urls)
         return None
 
 

@@ -34,6 +34,16 @@ class Fetch:
 
 
 @dataclass
+class ArchiveRecord:
+    """Where in a web archive a page was read: the WARC file, the offset of
+    its record in that file, and the record's ``WARC-Record-ID``."""
+
+    file: str
+    offset: int
+    record_id: str | None
+
+
+@dataclass
 class Page:
     url: str
     body: bytes
@@ -48,6 +58,10 @@ class Page:
     #: sitemaps): the page is stored only if it reads as an article.
     require_article: bool = False
     fetch: Fetch | None = None
+    #: Other URLs that led to this page: those that redirected to it, and the
+    #: URL as a list or link named it, when tracking parameters were left out.
+    requested_urls: list[str] = field(default_factory=list)
+    archive_record: ArchiveRecord | None = None
 
 
 @dataclass
@@ -62,8 +76,10 @@ class Unchanged:
     why: str
     #: The new validators, when the document was downloaded again.
     fetch: Fetch | None = None
-    #: The URL downloaded, when the article is stored under another one.
+    #: The URL downloaded, when the article is stored under another one...
     fetched_url: str | None = None
+    #: ...and those that led to it (see :attr:`Page.requested_urls`).
+    requested_urls: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -167,8 +183,12 @@ class Article:
     #: ...and the paragraphs it has shown to be site boilerplate.
     new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
     fetch: Fetch | None = None
-    #: The URL downloaded, when ``url`` is the canonical URL the page declares.
+    #: The URL downloaded (or the file read): ``url`` too, unless the identity
+    #: stage stores the article under the canonical URL the page declares.
     fetched_url: str | None = None
+    #: From the page: the other URLs that led to it, and where it was archived.
+    requested_urls: list[str] = field(default_factory=list)
+    archive_record: ArchiveRecord | None = None
     _hashed: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -211,3 +231,5 @@ class ArticleRecord:
     changed_at: str
     #: Grows with every change a reader can see (see ``scrapy export --after``).
     change_seq: int
+    #: Every URL that led to the article (``article_urls``), in order.
+    urls: list[str]

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
+#: Request meta key: the URL as a list or link named it, when tracking
+#: parameters were left out of the request.
+NAMED_URL = "sieve_named_url"
+
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 TEXT_TYPES = {"text/plain"}
 
@@ -61,6 +65,8 @@ def page_from_response(
         kind = "text"
     else:
         return Skipped(url, "unsupported-type", f"the content type is {media_type or 'missing'}, not HTML or text")
+    meta = response.request.meta if response.request is not None else {}
+    named = [meta.get(NAMED_URL), *meta.get("redirect_urls", ()), response.url]
     return Page(
         url=url,
         body=response.body,
@@ -69,6 +75,7 @@ def page_from_response(
         source=host_of(response.url),
         require_article=require_article,
         fetch=fetch,
+        requested_urls=[u for u in dict.fromkeys(named) if u and u != url],
     )
 
 

@@ -20,12 +20,13 @@ known to be applied (see :mod:`crawler.spiders.stream`).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
 from crawler.database import PreviousFetch
 from crawler.errors import SieveError
-from crawler.items import Article, Fetch, Paragraph, Removal, Skipped, Unchanged
+from crawler.items import ArchiveRecord, Article, Fetch, Paragraph, Removal, Skipped, Unchanged
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,7 +64,10 @@ def encode(item: Article | Skipped | Unchanged) -> bytes:
     if isinstance(item, Skipped):
         entry: dict[str, Any] = {"type": "skipped", "url": item.url, "reason": item.reason, "detail": item.detail}
     elif isinstance(item, Unchanged):
-        entry = {"type": "unchanged", "url": item.url, "why": item.why, "fetched_url": item.fetched_url}
+        entry = {
+            "type": "unchanged", "url": item.url, "why": item.why, "fetched_url": item.fetched_url,
+            "requested_urls": item.requested_urls,
+        }  # fmt: skip
     else:
         entry = {
             "type": "article",
@@ -73,6 +77,8 @@ def encode(item: Article | Skipped | Unchanged) -> bytes:
             "signatures": {str(k): _signature(v) for k, v in item.signatures.items()},
             "signature": _signature(item.signature),
             "paragraph_keys": {str(k): v for k, v in item.paragraph_keys.items()},
+            "requested_urls": item.requested_urls,
+            "archive_record": dataclasses.astuple(item.archive_record) if item.archive_record else None,
         }
     entry["fetch"] = _fetch(getattr(item, "fetch", None))
     entry["v"] = SCHEMA_VERSION
@@ -93,7 +99,7 @@ def decode(data: bytes) -> Article | Skipped | Unchanged:
         if entry["type"] == "skipped":
             return Skipped(entry["url"], entry["reason"], entry["detail"], fetch)
         if entry["type"] == "unchanged":
-            return Unchanged(entry["url"], entry["why"], fetch, entry["fetched_url"])
+            return Unchanged(entry["url"], entry["why"], fetch, entry["fetched_url"], entry.get("requested_urls", []))
         if entry["type"] != "article":
             raise UnreadableEntry(f"unknown document type {entry['type']!r}")
         return Article(
@@ -104,6 +110,8 @@ def decode(data: bytes) -> Article | Skipped | Unchanged:
             signature=_unsignature(entry["signature"]),
             paragraph_keys={int(k): v for k, v in entry["paragraph_keys"].items()},
             fetch=fetch,
+            requested_urls=entry.get("requested_urls", []),
+            archive_record=ArchiveRecord(*record) if (record := entry.get("archive_record")) else None,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UnreadableEntry(f"not a Sieve document: {exc!r}") from None

@@ -57,6 +57,10 @@ class ArchivedResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    #: Where the record starts in the file (in its compressed bytes, for a
+    #: file gzipped record by record), and its ``WARC-Record-ID``.
+    offset: int = 0
+    record_id: str | None = None
 
 
 @dataclass
@@ -94,7 +98,7 @@ def read_records(stream: BinaryIO, max_bytes: int) -> Iterator[ArchivedResponse 
             yield Skipped(url, exc.reason, exc.detail)
             continue
         date = record.headers.get("WARC-Date") or ""
-        yield ArchivedResponse(url, date, status, headers, body)
+        yield ArchivedResponse(url, date, status, headers, body, record.stream_pos, record.headers.get("WARC-Record-ID"))
 
 
 def _check_digest(header: str | None, block: bytes) -> None:

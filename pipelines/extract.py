@@ -16,14 +16,14 @@ import functools
 import json
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urljoin
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from crawler.bodies import Unreadable, unpack
 from crawler.items import Article, Page, Paragraph, Skipped
-from crawler.urls import host_of, same_site
+from crawler.urls import host_of, is_web_url
 from pipelines.decoding import decode
 from pipelines.stage import DocumentStage, Stats
 from pipelines.text import collapse, is_list_item
@@ -49,6 +49,11 @@ BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
 # sample costs time (linear in the text) and adds no certainty.
 DETECT_LANGUAGE_MIN_CHARS = 100
 DETECT_LANGUAGE_SAMPLE_CHARS = 2000
+# A page whose og:type names no article, and that declares no publication
+# time, is an article only if its text is prose, with at most this share of
+# the link text SIEVE_MAX_LINK_DENSITY allows: teasers under headlines are
+# seldom so little of a listing page.
+OG_TYPE_PROSE_SHARE = 0.2
 MENU_DUMP_MIN_LINES = 30
 MENU_DUMP_SHORT_SHARE = 0.5
 # Where a page declares when it was published, best first: the <meta> tags
@@ -172,13 +177,32 @@ def split_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
-def article_key(url: str, canonical: str | None) -> str:
-    """The URL an article is stored under: the canonical URL the page
-    declares when it is on the same site and is not the site's home page
-    (which some templates declare for every page), else the URL fetched."""
-    if canonical and same_site(canonical, url) and urlsplit(canonical).path not in ("", "/"):
-        return canonical
-    return url
+def declared_canonical(tree: HtmlElement, page_url: str) -> str | None:
+    """The canonical URL a page declares: its first ``<link
+    rel="canonical">``, else its ``og:url``, resolved against the page's
+    base URL, without a fragment; None unless that is an http(s) URL. Taken
+    as written: trafilatura's reading of it also takes ``<base>``, hreflang
+    links and ``twitter:url``, and cleans away parameters (``cid``, ``ref``)
+    that tell stories apart. What it is worth is the identity stage's call
+    (:mod:`pipelines.identity`)."""
+    link = og_url = base = None
+    for element in tree.iter("link", "meta", "base"):
+        if element.tag == "link":
+            if link is None and "canonical" in (element.get("rel") or "").lower().split():
+                link = element.get("href")
+        elif element.tag == "meta":
+            if og_url is None and (element.get("property") or "").strip().lower() == "og:url":
+                og_url = element.get("content")
+        elif base is None:
+            base = element.get("href")
+    declared = (link or og_url or "").strip()
+    if not declared:
+        return None
+    try:
+        url = urldefrag(urljoin(urljoin(page_url, (base or "").strip()), declared)).url
+    except ValueError:
+        return None
+    return url if is_web_url(url) else None
 
 
 def detect_language(text: str, declared: str | None = None) -> str | None:
@@ -285,10 +309,14 @@ class Extractor:
     A page that must be an article (site crawls, sitemaps) is one where all of
     these hold; anything else is an index or listing page (``not-an-article``):
 
-    - its ``og:type``, if it declares one, names an article;
     - trafilatura extracts at least ``min_article_chars`` characters from it;
     - at most ``max_link_density`` of those characters are in lines that are
-      the text of a link on the page.
+      the text of a link on the page;
+    - if its ``og:type`` names something else than an article (``website``,
+      ``video.other``: templates set these on reviews and video pages too),
+      it shows an article otherwise: it declares when it was published, or
+      at most ``OG_TYPE_PROSE_SHARE`` of ``max_link_density`` of its text
+      is link text. With ``check_og_type`` off, og:type is not read.
     """
 
     def __init__(
@@ -298,11 +326,13 @@ class Extractor:
         favor_precision: bool,
         min_article_chars: int,
         max_link_density: float,
+        check_og_type: bool = True,
     ):
         self.max_bytes = max_bytes
         self.favor_precision = favor_precision
         self.min_article_chars = min_article_chars
         self.max_link_density = max_link_density
+        self.check_og_type = check_og_type
 
     def extract(self, page: Page, stats: Stats) -> Article:
         body = unpack(page.body, self.max_bytes)
@@ -344,7 +374,6 @@ class Extractor:
         tree = parse_html(html)
         if tree is None:
             raise Unreadable("no-text", "the HTML could not be parsed")
-        og_type = (tree.xpath("string(//meta[@property='og:type']/@content)") or "").strip().lower()
         declared_language = (tree.xpath("string(/html/@lang)") or "").strip()[:2].lower() or None
         link_texts = frozenset(collapse(a.text_content()).casefold() for a in tree.iter("a"))
         # Fast mode skips trafilatura's second opinions (readability, jusText):
@@ -358,11 +387,12 @@ class Extractor:
                 document, lines = fuller, fuller_lines
                 stats.inc_value("sieve/extract/full_mode")
         if page.require_article:
-            self._check_article(og_type, lines, link_texts)
+            self._check_article(tree, lines, link_texts)
         if not lines:
             raise Unreadable("no-text", "trafilatura found no article text in the page")
-        # trafilatura falls back to the URL it was given when the page declares none.
-        canonical = document.url if document.url and document.url != page.url else None
+        canonical = declared_canonical(tree, page.url)
+        if canonical == page.url:
+            canonical = None
         published = document.date or htmldate.find_date(
             tree, url=page.url, original_date=False, extensive_search=True, outputformat="%Y-%m-%d"
         )
@@ -370,10 +400,11 @@ class Extractor:
             # Both give the day only; the page may say the time as well.
             published = with_time(published, declared_published(tree))
         article = Article(
-            url=article_key(page.url, canonical),
-            fetched_url=page.url,
+            url=page.url,
             kind="html",
-            source=host_of(canonical) if canonical else page.source,
+            # A web page is its host's, whatever it declares; a local file
+            # (a saved page) is the site its canonical URL names, if any.
+            source=page.source if is_web_url(page.url) or not canonical else host_of(canonical),
             paragraphs=[Paragraph(i, line) for i, line in enumerate(lines)],
             canonical_url=canonical,
             title=document.title or None,
@@ -385,15 +416,22 @@ class Extractor:
         article.language = detect_language(article.text, declared_language)
         return article
 
-    def _check_article(self, og_type: str, lines: list[str], anchor_texts: frozenset[str]) -> None:
-        if og_type and "article" not in og_type:
-            raise Unreadable("not-an-article", f"its og:type is {og_type!r}")
+    def _check_article(self, tree: HtmlElement, lines: list[str], anchor_texts: frozenset[str]) -> None:
         chars = sum(len(line) for line in lines)
         if chars < self.min_article_chars:
             raise Unreadable("not-an-article", f"only {chars} characters of text (fewer than {self.min_article_chars})")
         density = link_density(lines, anchor_texts)
         if density > self.max_link_density:
             raise Unreadable("not-an-article", f"{density:.0%} of its text is link text")
+        if not self.check_og_type:
+            return
+        og_type = (tree.xpath("string(//meta[@property='og:type']/@content)") or "").strip().lower()
+        if og_type and "article" not in og_type and density > self.max_link_density * OG_TYPE_PROSE_SHARE:
+            if next(declared_published(tree), None) is None:
+                raise Unreadable(
+                    "not-an-article",
+                    f"its og:type is {og_type!r}, it declares no publication time, and {density:.0%} of its text is link text",
+                )
 
 
 class ExtractPipeline(DocumentStage):
@@ -411,6 +449,7 @@ class ExtractPipeline(DocumentStage):
             favor_precision=settings.getbool("SIEVE_FAVOR_PRECISION"),
             min_article_chars=settings.getint("SIEVE_MIN_ARTICLE_CHARS"),
             max_link_density=settings.getfloat("SIEVE_MAX_LINK_DENSITY"),
+            check_og_type=settings.getbool("SIEVE_CHECK_OG_TYPE"),
         )
         return cls(stats, extractor)
 
@@ -426,5 +465,8 @@ class ExtractPipeline(DocumentStage):
             logger.warning("Extraction failed on %s", item.url, exc_info=True)
             return Skipped(item.url, "extraction-error", f"{type(exc).__name__}: {exc}")
         article.fetch = item.fetch
+        article.fetched_url = item.url
+        article.requested_urls = item.requested_urls
+        article.archive_record = item.archive_record
         self.stats.inc_value(f"sieve/extract/{item.kind}")
         return article

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -77,26 +80,63 @@ RESEMBLANCE_MARGIN = 0.15
 LONGER = 1.15
 
 
+@dataclass
+class NearDuplicateRule:
+    """Whether two texts are one story: the resemblance and containment
+    rules above, on their exact shingles."""
+
+    config: MinhashConfig
+    threshold: float
+    #: 0: the containment rule is off.
+    containment: float
+    min_words: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings, config: MinhashConfig) -> NearDuplicateRule:
+        return cls(
+            config,
+            threshold=settings.getfloat("SIEVE_NEAR_DUP_THRESHOLD"),
+            containment=settings.getfloat("SIEVE_NEAR_DUP_CONTAINMENT"),
+            min_words=settings.getint("SIEVE_NEAR_DUP_MIN_WORDS"),
+        )
+
+    def shingles(self, paragraphs: Iterable[str]) -> tuple[set[bytes], int]:
+        """What :meth:`link` compares of one side: its shingles and words."""
+        paragraphs = list(paragraphs)
+        return self.config.text_shingles(paragraphs), sum(fingerprints.word_count(p) for p in paragraphs)
+
+    def link(self, ours: tuple[set[bytes], int], text: str, article_id: int) -> tuple[Link | None, int]:
+        """How the text with ``ours`` (from :meth:`shingles`) nearly
+        duplicates stored ``text`` (article ``article_id``), if it does;
+        and how many shingles ``text`` has."""
+        our_shingles, our_words = ours
+        theirs = self.config.text_shingles(text.split("\n\n"))
+        shared = len(our_shingles & theirs)
+        union = len(our_shingles | theirs)
+        resemblance = shared / union if union else 1.0
+        if resemblance >= self.threshold:
+            return Link(article_id, "resemblance", resemblance), len(theirs)
+        if self.containment and theirs and min(our_words, fingerprints.word_count(text)) >= self.min_words:
+            link = Link(article_id, "containment", shared / min(len(our_shingles), len(theirs)))
+            if link.similarity >= self.containment:
+                return link, len(theirs)
+        return None, len(theirs)
+
+
 class CrossDedupPipeline:
     def __init__(
         self,
         database: Database,
         incremental: Incremental,
-        config: MinhashConfig,
-        near_threshold: float,
+        rule: NearDuplicateRule,
         boilerplate_min: int,
         boilerplate_similarity: float,
-        containment: float,
-        min_words: int,
     ):
         self.database = database
         self.incremental = incremental
-        self.config = config
-        self.near_threshold = near_threshold
-        #: 0: the containment rule is off.
-        self.containment = containment
-        self.min_words = min_words
-        self.candidate_floor = CANDIDATE_FLOOR if containment else near_threshold - RESEMBLANCE_MARGIN
+        self.rule = rule
+        self.config = rule.config
+        self.candidate_floor = CANDIDATE_FLOOR if rule.containment else rule.threshold - RESEMBLANCE_MARGIN
         self.boilerplate_min = boilerplate_min
         self.boilerplate_similarity = boilerplate_similarity
 
@@ -113,12 +153,9 @@ class CrossDedupPipeline:
         return cls(
             database,
             Incremental.of(crawler),
-            config,
-            near_threshold=settings.getfloat("SIEVE_NEAR_DUP_THRESHOLD"),
+            NearDuplicateRule.from_settings(settings, config),
             boilerplate_min=settings.getint("SIEVE_SITE_BOILERPLATE_MIN"),
             boilerplate_similarity=settings.getfloat("SIEVE_SITE_BOILERPLATE_SIMILARITY"),
-            containment=settings.getfloat("SIEVE_NEAR_DUP_CONTAINMENT"),
-            min_words=settings.getint("SIEVE_NEAR_DUP_MIN_WORDS"),
         )
 
     def process_item(self, item: Any) -> Any:
@@ -188,8 +225,7 @@ class CrossDedupPipeline:
         group representatives that are copies of this one."""
         if item.signature is None:
             return None, []
-        ours: set[bytes] | None = None
-        our_words = 0
+        ours: tuple[set[bytes], int] | None = None
         originals: list[Link] = []
         copies: list[Link] = []
         for article_id, duplicate_of, text_hash, signature in index.similar_articles(
@@ -204,21 +240,11 @@ class CrossDedupPipeline:
             if signature is not None and fingerprints.estimated_jaccard(item.signature, signature) < self.candidate_floor:
                 continue
             if ours is None:
-                ours = self.config.text_shingles(p.text for p in item.paragraphs)
-                our_words = sum(fingerprints.word_count(p.text) for p in item.paragraphs)
-            text = index.text_of(article_id)
-            theirs = self.config.text_shingles(text.split("\n\n"))
-            shared = len(ours & theirs)
-            resemblance = shared / len(ours | theirs)
-            if resemblance >= self.near_threshold:
-                link = Link(article_id, "resemblance", resemblance)
-            elif self.containment and theirs and min(our_words, fingerprints.word_count(text)) >= self.min_words:
-                link = Link(article_id, "containment", shared / min(len(ours), len(theirs)))
-                if link.similarity < self.containment:
-                    continue
-            else:
+                ours = self.rule.shingles(p.text for p in item.paragraphs)
+            link, their_size = self.rule.link(ours, index.text_of(article_id), article_id)
+            if link is None:
                 continue
-            if len(ours) <= LONGER * len(theirs):
+            if len(ours[0]) <= LONGER * their_size:
                 originals.append(link)
             elif duplicate_of is None:
                 copies.append(link)

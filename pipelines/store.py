@@ -104,6 +104,17 @@ class StorePipeline:
         "ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, "
         "body_hash = excluded.body_hash, fetched_at = excluded.fetched_at"
     )
+    UPSERT_ARTICLE_URL = (
+        "INSERT INTO article_urls (url, article_id, how, warc_file, warc_offset, warc_record_id, seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET article_id = excluded.article_id, "
+        "how = excluded.how, warc_file = excluded.warc_file, warc_offset = excluded.warc_offset, "
+        "warc_record_id = excluded.warc_record_id, seen_at = excluded.seen_at"
+    )
+    # Seen again, unchanged: where it was archived, if it was, still holds.
+    SEEN_ARTICLE_URL = (
+        "INSERT INTO article_urls (url, article_id, how, seen_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (url) DO UPDATE SET article_id = excluded.article_id, seen_at = excluded.seen_at"
+    )
     UPSERT_SKIPPED = (
         "INSERT INTO skipped (url, reason, detail, run_id, at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (url) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, "
@@ -133,6 +144,7 @@ class StorePipeline:
         else:
             article_id = db.execute(self.INSERT_ARTICLE, [*values, at]).lastrowid
         self._insert_removals(db, article_id, article.removed)
+        self._record_urls(db, article_id, article, at)
         index.index_article(
             article_id,
             article.signature,
@@ -171,7 +183,18 @@ class StorePipeline:
             run_id=self.run_id,
             changed_at=at,
             change_seq=change,
+            urls=[row[0] for row in db.execute("SELECT url FROM article_urls WHERE article_id = ? ORDER BY url", [article_id])],
         )
+
+    def _record_urls(self, db: sqlite_utils.Database, article_id: int, article: Article, at: str) -> None:
+        """Every URL that led to the article: the one fetched, with the WARC
+        record it was read from, and those that redirected to it or named it
+        with tracking parameters."""
+        record = article.archive_record
+        warc = (record.file, record.offset, record.record_id) if record else (None, None, None)
+        rows = [(article.fetched_url or article.url, article_id, "fetched", *warc, at)]
+        rows += [(url, article_id, "requested", None, None, None, at) for url in article.requested_urls]
+        db.conn.executemany(self.UPSERT_ARTICLE_URL, rows)
 
     def _insert_removals(self, db: sqlite_utils.Database, article_id: int, removals: list[Removal]) -> None:
         db.conn.executemany(
@@ -183,8 +206,17 @@ class StorePipeline:
 
     def _store_unchanged(self, db: sqlite_utils.Database, item: Unchanged) -> None:
         at = now()
-        db.execute("UPDATE articles SET last_seen = ? WHERE url = ?", [at, item.url])
         fetched = item.fetched_url or item.url
+        row = db.execute(
+            "SELECT id FROM articles WHERE url = ? UNION ALL SELECT article_id FROM article_urls WHERE url = ?",
+            [item.url, fetched],
+        ).fetchone()
+        if row is not None:
+            db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", [at, row[0]])
+            db.conn.executemany(
+                self.SEEN_ARTICLE_URL,
+                [(fetched, row[0], "fetched", at), *((url, row[0], "requested", at) for url in item.requested_urls)],
+            )
         self._record_fetch(db, fetched, item.fetch, at)
         db.execute("UPDATE fetches SET checked_at = ? WHERE url = ?", [at, fetched])
         self.database.count(f"sieve/unchanged/{item.why}")

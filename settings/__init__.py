@@ -17,6 +17,7 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.clean.CleanPipeline": 200,
     "pipelines.repeats.RepeatPipeline": 300,
+    "pipelines.identity.ArticleIdentityPipeline": 350,
     "pipelines.neardup.CrossDedupPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
@@ -135,6 +136,9 @@ SIEVE_BOILERPLATE_PATTERNS: list[str] = []
 SIEVE_REPEAT_THRESHOLD = 0.8
 #: Paragraphs with fewer words than this are removed only as exact repeats.
 SIEVE_REPEAT_MIN_WORDS = 8
+#: The repeat stage removes duplication artefacts, on or off; off, it still
+#: leaves the signatures and keys dedup needs, and removes nothing.
+SIEVE_REPEATS_ENABLED = True
 
 #: Cross-document dedup (near-duplicate articles, site boilerplate) on or off.
 SIEVE_CROSS_DEDUP_ENABLED = True
@@ -164,6 +168,10 @@ SIEVE_MIN_ARTICLE_CHARS = 400
 #: ...of which at most this share is the text of links (listing pages are
 #: mostly headlines that link to articles).
 SIEVE_MAX_LINK_DENSITY = 0.5
+#: ...and whose og:type, when it names no article, is borne out by a declared
+#: publication time or by prose with little link text (False: og:type is not
+#: read).
+SIEVE_CHECK_OG_TYPE = True
 #: How long a write waits for another process's write transaction.
 SIEVE_DB_BUSY_TIMEOUT = 60.0
 

@@ -364,8 +364,8 @@ class _Handler(BaseHTTPRequestHandler):
                 server.in_flight -= counted
 
     def _answer(self) -> None:
-        path = self.path.split("?", 1)[0]
-        resource = self.server.resources.get(path)
+        resources = self.server.resources
+        resource = resources.get(self.path) or resources.get(self.path.split("?", 1)[0])
         if resource is None:
             self._send(404, "text/html; charset=utf-8", b"<h1>Not found</h1>", {})
             return

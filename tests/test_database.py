@@ -18,6 +18,7 @@ ARTICLE = (
     "VALUES (?, 'gazette', 'Some text.', ?, '2024-05-01T10:00:00.000Z', '2024-05-01T10:00:00.000Z')"
 )
 FETCH = "INSERT INTO fetches (url, etag, last_modified, body_hash, fetched_at) VALUES (?, ?, ?, ?, ?)"
+ARTICLE_URL = "INSERT INTO article_urls (url, article_id, how, seen_at) VALUES (?, ?, 'fetched', '2024-05-01T10:00:00.000Z')"
 
 
 def count(database: Database, table: str) -> int:
@@ -157,11 +158,12 @@ def test_failed_meta_write_rolls_back_and_fails_the_run():
 def test_previous_fetch_returns_what_was_written(fresh_db):
     db = fresh_db.begin()
     modified = "Wed, 01 May 2024 09:00:00 GMT"
-    db.execute(FETCH, ["https://example.org/a", '"v1"', modified, "abc", "2024-05-01T10:00:00.000Z"])
-    db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
+    db.execute(FETCH, ["https://example.org/amp/a", '"v1"', modified, "abc", "2024-05-01T10:00:00.000Z"])
+    article_id = db.execute(ARTICLE, ["https://example.org/a", "hash-a"]).lastrowid
+    db.execute(ARTICLE_URL, ["https://example.org/amp/a", article_id])
     db.execute(FETCH, ["https://example.org/skipped", None, None, "def", "2024-05-02T10:00:00.000Z"])
 
-    previous = fresh_db.previous_fetch("https://example.org/a")
+    previous = fresh_db.previous_fetch("https://example.org/amp/a")
     assert previous.fetch.etag == '"v1"'
     assert previous.fetch.last_modified == modified
     assert previous.fetch.body_hash == "abc"
@@ -245,3 +247,20 @@ def test_version_7_database_gets_duplicate_rule_columns_and_its_links_are_resemb
 
     rows = db.execute("SELECT id, duplicate_rule, duplicate_similarity FROM articles ORDER BY id").fetchall()
     assert rows == [(1, None, None), (2, "resemblance", None)]
+
+
+def test_version_8_database_keeps_the_urls_of_its_articles_and_forgets_downloads_that_led_to_none():
+    db = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS[:8]:
+        migration(db)
+    db.execute("PRAGMA user_version = 8")
+    db.execute(ARTICLE, ["https://example.org/news/", "hash-a"])
+    db.execute("INSERT INTO skipped (url, reason, at) VALUES ('https://example.org/pdf', 'unsupported-type', '2024-05-01')")
+    for url in ["https://example.org/news/", "https://example.org/story-2", "https://example.org/pdf"]:
+        db.execute(FETCH, [url, None, None, "hash", "2024-05-01T10:00:00.000Z"])
+
+    migrate(db)
+
+    assert db.execute("SELECT url, article_id, how FROM article_urls").fetchall() == [("https://example.org/news/", 1, "fetched")]
+    # story-2 was stored under the canonical URL it declared: fetched again next run.
+    assert {row[0] for row in db.execute("SELECT url FROM fetches")} == {"https://example.org/news/", "https://example.org/pdf"}

@@ -10,7 +10,7 @@ from crawler.incremental import Incremental
 from crawler.items import Article, Paragraph, Skipped, Unchanged
 from pipelines.corpus import open_index
 from pipelines.fingerprints import MinhashConfig
-from pipelines.neardup import CrossDedupPipeline
+from pipelines.neardup import CrossDedupPipeline, NearDuplicateRule
 from pipelines.repeats import RepeatFinder, RepeatPipeline
 from pipelines.store import StorePipeline
 from pipelines.worker_process import StatsDelta
@@ -82,9 +82,8 @@ class Stages:
         self.stages = [
             RepeatPipeline(self.stats, RepeatFinder(0.8, config)),
             CrossDedupPipeline(
-                database, incremental, config,
-                near_threshold=0.8, boilerplate_min=3, boilerplate_similarity=0.9,
-                containment=containment, min_words=80,
+                database, incremental, NearDuplicateRule(config, threshold=0.8, containment=containment, min_words=80),
+                boilerplate_min=3, boilerplate_similarity=0.9,
             ),
             StorePipeline(database, incremental, None, config),
         ]

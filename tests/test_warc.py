@@ -60,6 +60,22 @@ def test_every_archived_article_is_stored_under_its_target_uri(tmp_path, per_rec
     assert all(STORIES[0].paragraphs[0] in text for url, text in stored.items() if url.endswith(STORIES[0].path))
 
 
+def test_each_article_names_the_warc_file_offset_and_record_it_was_read_from(tmp_path):
+    warc = write_warc(tmp_path / "a.warc.gz", stories)
+    crawl_warc(tmp_path / "sieve.db", warc)
+    from fastwarc.warc import ArchiveIterator
+
+    with warc.open("rb") as stream:
+        records = {r.headers["WARC-Target-URI"]: (r.stream_pos, r.headers["WARC-Record-ID"]) for r in ArchiveIterator(stream)}
+    rows = read_rows(
+        tmp_path / "sieve.db",
+        "SELECT u.url, u.how, u.warc_file, u.warc_offset, u.warc_record_id FROM article_urls u JOIN articles a ON a.id = u.article_id",
+    )
+    assert {r["url"]: (r["warc_offset"], r["warc_record_id"]) for r in rows} == records
+    assert {(r["how"], r["warc_file"]) for r in rows} == {("fetched", str(warc.resolve()))}
+    assert sorted({r[0] for r in records.values()})[0] == 0 < sorted({r[0] for r in records.values()})[1]
+
+
 def test_warc_date_is_when_the_page_was_fetched(tmp_path):
     crawl_warc(tmp_path / "sieve.db", write_warc(tmp_path / "a.warc.gz", stories))
     assert {r["fetched_at"] for r in read_rows(tmp_path / "sieve.db", "SELECT fetched_at FROM fetches")} == {"2024-03-01T10:00:00.000Z"}

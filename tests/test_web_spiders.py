@@ -91,12 +91,12 @@ def test_links_to_other_hosts_are_not_followed(site_run):
     assert read_rows(db, "SELECT count(*) FROM skipped WHERE url LIKE '%elsewhere%'")[0][0] == 0
 
 
-def test_declared_canonical_url_sets_canonical_and_source(site, site_run):
+def test_canonical_url_on_another_site_is_kept_but_changes_neither_key_nor_source(site, site_run):
     db, _, _ = site_run
     [row] = read_rows(db, "SELECT url, canonical_url, source FROM articles WHERE url LIKE '%library-reopens%'")
     assert row["url"] == f"{site.base}/news/library-reopens.html"
     assert row["canonical_url"] == "https://www.riverton-gazette.example/news/library-reopens"
-    assert row["source"] == "riverton-gazette.example"
+    assert row["source"] == "127.0.0.1"
 
 
 def test_page_without_canonical_has_its_host_as_source(site_run):

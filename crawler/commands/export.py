@@ -27,6 +27,9 @@ MAX_RUN_ID = 2**63 - 1
 FORMATS = ("jsonl", "csv")
 
 FIELDS = [field.name for field in dataclasses.fields(ArticleRecord)]
+#: Fields that are lists, not columns of ``articles``.
+DERIVED = ("paragraphs", "urls")
+URLS_COLUMN = "(SELECT json_group_array(url) FROM (SELECT url FROM article_urls WHERE article_id = articles.id ORDER BY url)) AS urls"
 
 
 def since_time(value: str) -> str:
@@ -161,7 +164,7 @@ class Command(ScrapyCommand):
             params.append(since_run(opts.since_run))
         fmt = output_format(opts)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        columns = ", ".join(f for f in FIELDS if f != "paragraphs")
+        columns = ", ".join([*(f for f in FIELDS if f not in DERIVED), URLS_COLUMN])
         db = open_existing_database(self.settings)
         if opts.since_run:
             last_run = db.execute("SELECT max(id) FROM runs").fetchone()[0] or 0
@@ -180,8 +183,9 @@ class Command(ScrapyCommand):
             for row in rows:
                 record = dict(zip(names, row))
                 record["paragraphs"] = record["text"].split("\n\n")
+                record["urls"] = json.loads(record["urls"])
                 if writer:
-                    writer.writerow({**record, "paragraphs": json.dumps(record["paragraphs"], ensure_ascii=False)})
+                    writer.writerow({**record, **{f: json.dumps(record[f], ensure_ascii=False) for f in DERIVED}})
                 else:
                     stream.write(json.dumps({f: record[f] for f in FIELDS}, ensure_ascii=False) + "\n")
                 written += 1

@@ -23,7 +23,7 @@ from crawler.incremental import PAGE, Incremental
 SEED = "sieve_seed"
 from crawler.items import Page, Skipped, Unchanged
 from crawler.listings import Entry
-from crawler.pages import page_from_response, skipped_from_failure
+from crawler.pages import NAMED_URL, page_from_response, skipped_from_failure
 from crawler.urls import is_web_url, without_tracking
 
 if TYPE_CHECKING:
@@ -177,7 +177,11 @@ class WebSpider(SieveSpider):
         return without_tracking(url, self.settings.getlist("SIEVE_TRACKING_PARAMETERS"))
 
     def page_request(self, url: str, meta: dict[str, Any] | None = None) -> Request:
-        return Request(self.key_url(url), callback=self.parse_page, errback=self.skip, meta=meta or {PAGE: True})
+        key = self.key_url(url)
+        meta = {**(meta or {PAGE: True})}
+        if key != url:
+            meta[NAMED_URL] = url
+        return Request(key, callback=self.parse_page, errback=self.skip, meta=meta)
 
     def skip(self, failure: Failure) -> Iterator[Skipped]:
         skipped = skipped_from_failure(failure, self.settings.getint("SIEVE_MAX_BYTES"))

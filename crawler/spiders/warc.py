@@ -12,7 +12,7 @@ from scrapy.http import Response
 
 from crawler.database import stored_time
 from crawler.errors import SpiderArgumentError
-from crawler.items import Skipped
+from crawler.items import ArchiveRecord, Page, Skipped
 from crawler.listings import parse_time
 from crawler.pages import page_from_response
 from crawler.spiders import ItemsInFlight, SieveSpider
@@ -81,7 +81,7 @@ class WarcSpider(SieveSpider):
             try:
                 with path.open("rb") as stream:
                     for record in read_records(stream, max_bytes):
-                        item = self.item_for(record)
+                        item = self.item_for(record, path)
                         if item is not None:
                             await self.in_flight.wait_until(PAGES_IN_FLIGHT - 1)
                             self.in_flight.add()
@@ -90,7 +90,7 @@ class WarcSpider(SieveSpider):
                 self.in_flight.add()
                 yield Skipped(path.resolve().as_uri(), "bad-warc", f"cannot be read as WARC: {exc}")
 
-    def item_for(self, record: Any) -> Any:
+    def item_for(self, record: Any, path: Path) -> Any:
         stats = self.crawler.stats
         if isinstance(record, Skipped):
             return record
@@ -114,6 +114,8 @@ class WarcSpider(SieveSpider):
         item = page_from_response(response, self.incremental, record.url, require_article=self.require_article)
         if item.fetch is not None and (fetched := parse_time(record.date)):
             item.fetch.fetched_at = stored_time(fetched)
+        if isinstance(item, Page):
+            item.archive_record = ArchiveRecord(str(path.resolve()), record.offset, record.record_id)
         return item
 
 

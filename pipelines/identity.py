@@ -1,0 +1,94 @@
+"""Identity stage: which stored row an article is, before dedup and storage
+look it up.
+
+An article is stored under the URL it was fetched from (after redirects,
+without tracking parameters), with two exceptions:
+
+- a URL whose download gave an article stored under another URL last time
+  (``article_urls``) gives that article again: rows do not move between
+  runs;
+- a page that declares a canonical URL (``<link rel="canonical">``, else
+  ``og:url``) is stored under it when the canonical URL is on the page's
+  own site, is not the site's home page, and holds no row yet or a row with
+  the same story: the same text, or a near-duplicate by Sieve's own rule
+  (:class:`~pipelines.neardup.NearDuplicateRule`). So an AMP edition, a
+  print view or a URL with extra parameters updates one row.
+
+A canonical URL whose row holds another story is misdeclared: a section
+page that a template names on every article, pagination that names page
+one, a page claiming another's URL. The article is then stored under the
+URL it was fetched from and keeps the declaration in ``canonical_url``; the
+conflict is counted (``sieve/identity/canonical_conflicts``) and logged.
+Nothing is overwritten by what a page says about itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import NotConfigured
+
+from crawler.database import Database
+from crawler.items import Article
+from crawler.urls import same_site, without_tracking
+from pipelines.fingerprints import MinhashConfig
+from pipelines.neardup import NearDuplicateRule
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+def may_stand_for(canonical: str, url: str) -> bool:
+    """Whether a declared canonical URL may be the key of the page at
+    ``url``: on the same site, and not the site's home page (which some
+    templates declare for every page)."""
+    return same_site(canonical, url) and urlsplit(canonical).path not in ("", "/")
+
+
+class ArticleIdentityPipeline:
+    def __init__(self, database: Database, rule: NearDuplicateRule, tracking_parameters: list[str], stats: Any):
+        self.database = database
+        self.rule = rule
+        self.tracking_parameters = tracking_parameters
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        database = crawler.get_extension(Database)
+        if database is None:
+            raise NotConfigured("no database (SIEVE_DB is empty)")
+        settings = crawler.settings
+        rule = NearDuplicateRule.from_settings(settings, MinhashConfig.from_settings(settings))
+        return cls(database, rule, settings.getlist("SIEVE_TRACKING_PARAMETERS"), crawler.stats)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article) or not item.canonical_url:
+            return item
+        canonical = item.canonical_url = without_tracking(item.canonical_url, self.tracking_parameters)
+        fetched = item.fetched_url or item.url
+        if (known := self.database.article_url_led_to_by(fetched)) is not None:
+            item.url = known
+        elif canonical != item.url and may_stand_for(canonical, fetched):
+            if self._same_story_or_free(item, canonical):
+                item.url = canonical
+            else:
+                self.stats.inc_value("sieve/identity/canonical_conflicts")
+                logger.info(
+                    "%s declares the canonical URL %s, stored with another story: stored under its own URL",
+                    fetched, canonical,
+                )  # fmt: skip
+        return item
+
+    def _same_story_or_free(self, item: Article, canonical: str) -> bool:
+        stored = self.database.stored_article(canonical)
+        if stored is None or stored.content_hash == item.text_hash():
+            return True
+        ours = self.rule.shingles(p.text for p in item.paragraphs)
+        link, _ = self.rule.link(ours, self.database.article_text(stored.id), stored.id)
+        return link is not None

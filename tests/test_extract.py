@@ -1,0 +1,103 @@
+"""The extraction stage (pipelines/extract.py) on pages built here: which
+pages read as articles, the canonical URL a page declares, and the metadata
+it declares about itself."""
+
+from __future__ import annotations
+
+import html
+
+import lxml.html
+import pytest
+
+from crawler.bodies import Unreadable
+from crawler.items import Page
+from pipelines.extract import Extractor, declared_canonical
+from pipelines.worker_process import StatsDelta
+
+URL = "https://www.northfield-echo.example/reviews/2024/folding-bike.html"
+
+PARAGRAPHS = [
+    "The Brompton-style folding bike we rode for a month around Northfield folds in twenty seconds, "
+    "fits under a train seat and weighs a little over eleven kilograms with its mudguards and rack fitted.",
+    "On the hill up from the station the three gears felt too few, but on the flat the ride was smooth "
+    "and the small wheels held the road better than we expected on the wet cobbles of the market square.",
+    "The hinge and the clamp are the parts that wear first on folding bikes, and both are made of forged "
+    "steel here; after sixty folds a day for a month neither had any play, and nothing rattled on the way.",
+    "At its price it is not cheap, but it costs less than a year of bus tickets, and the shop on Mill Lane "
+    "will service it for free in its first year, which few others in town offer to anyone at all.",
+]
+
+
+def page_html(og_type: str | None = "article", head: str = "", links: int = 0) -> bytes:
+    meta = f'<meta property="og:type" content="{og_type}">' if og_type else ""
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in PARAGRAPHS)
+    teasers = "".join(f'<p><a href="/reviews/{n}.html">Review number {n} of our long list of bikes</a></p>' for n in range(links))
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Folding bike review | The Northfield Echo</title>{meta}{head}</head><body>
+<nav><a href="/">Home</a> <a href="/reviews/">Reviews</a></nav>
+<main><article><h1>Folding bike review</h1><div class="story-body">{paragraphs}{teasers}</div></article></main>
+</body></html>""".encode()
+
+
+def extract(body: bytes, *, check_og_type: bool = True, require_article: bool = True):
+    extractor = Extractor(
+        max_bytes=10_000_000, favor_precision=False, min_article_chars=400, max_link_density=0.5, check_og_type=check_og_type
+    )
+    return extractor.extract(Page(url=URL, body=body, kind="html", require_article=require_article), StatsDelta())
+
+
+# --- which pages are articles ---------------------------------------------
+
+
+def test_prose_page_whose_og_type_is_website_is_an_article():
+    assert "The Brompton-style" in extract(page_html("website")).text
+
+
+def test_page_whose_og_type_is_video_but_declares_its_publication_time_is_an_article():
+    head = '<meta property="article:published_time" content="2024-05-02T09:00:00Z">'
+    assert extract(page_html("video.other", head=head, links=6)).published == "2024-05-02T09:00:00+00:00"
+
+
+def test_page_whose_og_type_is_website_with_much_link_text_is_not_an_article():
+    with pytest.raises(Unreadable) as refused:
+        extract(page_html("website", links=6))
+    assert refused.value.reason == "not-an-article"
+    assert "og:type is 'website'" in refused.value.detail
+
+
+def test_the_same_page_declared_an_article_is_one():
+    assert extract(page_html("article", links=6)).text
+
+
+def test_og_type_is_not_read_when_the_check_is_off():
+    assert extract(page_html("website", links=6), check_og_type=False).text
+
+
+# --- the canonical URL a page declares -----------------------------------
+
+
+def canonical_of(head: str, url: str = URL) -> str | None:
+    return declared_canonical(lxml.html.fromstring(f"<html><head>{head}</head><body><p>x</p></body></html>"), url)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ('<link rel="canonical" href="https://www.northfield-echo.example/r/1">', "https://www.northfield-echo.example/r/1"),
+        ('<link rel="Canonical" href="/r/1#top">', "https://www.northfield-echo.example/r/1"),
+        ('<base href="/world/"><link rel="canonical" href="story">', "https://www.northfield-echo.example/world/story"),
+        ('<meta property="og:url" content="https://www.northfield-echo.example/r/2">', "https://www.northfield-echo.example/r/2"),
+        (
+            '<meta property="og:url" content="https://www.northfield-echo.example/og"><link rel="canonical" href="/rel">',
+            "https://www.northfield-echo.example/rel",
+        ),
+        ('<link rel="canonical" href="https://n.example/show.php?cid=7&amp;ref=home">', "https://n.example/show.php?cid=7&ref=home"),
+        ('<link rel="alternate" hreflang="x-default" href="https://n.example/">', None),
+        ('<base href="/world/">', None),
+        ('<link rel="canonical" href="file:///etc/passwd">', None),
+        ('<link rel="canonical" href="javascript:alert(1)">', None),
+        ('<link rel="canonical" href="http://[::1">', None),
+    ],
+)
+def test_declared_canonical_is_read_as_written(head, expected):
+    assert canonical_of(head) == expected
