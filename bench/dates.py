@@ -69,6 +69,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 BENCH = REPO.parent / "shared" / "bench"
 DATA = BENCH / "dates-mediacloud"
 AUTHOR_SETS = ("dates-mediacloud", "article-extraction", "l3s-gn1", "dragnet")
@@ -115,13 +116,14 @@ def sieve(html_dir: Path) -> tuple[dict[str, tuple[str | None, str | None]], dic
         subprocess.run(command, cwd=REPO, check=True)
         elapsed = time.perf_counter() - started
         conn = sqlite3.connect(db)
-        rows = conn.execute("SELECT url, published, author FROM articles").fetchall()
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'article_urls'").fetchone():
-            # Stored under a canonical URL the page declares, an article is
-            # found from the file's URL it was read from.
-            rows += conn.execute(
-                "SELECT u.url, a.published, a.author FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.how = 'fetched'"
-            ).fetchall()
+        # The day the page gives (published_local), as its readers saw it.
+        rows = conn.execute("SELECT url, coalesce(published_local, published), author FROM articles").fetchall()
+        # Stored under a canonical URL the page declares, an article is
+        # found from the file's URL it was read from.
+        rows += conn.execute(
+            "SELECT u.url, coalesce(a.published_local, a.published), a.author FROM article_urls u "
+            "JOIN articles a ON a.id = u.article_id WHERE u.how = 'fetched'"
+        ).fetchall()
         stored = {key_of(Path(url).name): (published, author) for url, published, author in rows if not url.startswith(("http:", "https:"))}
         skipped = {key_of(Path(url).name): reason for url, reason in conn.execute("SELECT url, reason FROM skipped")}
         stats = json.loads(conn.execute("SELECT stats FROM runs").fetchone()[0])
@@ -155,13 +157,12 @@ def declared(html: str) -> list[str]:
     """What the page declares as its publication time (Sieve's own reading, as
     pipelines.extract's with_time looks at it); none if that module cannot
     be imported as it stands."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     try:
-        from pipelines.extract import declared_published, parse_html
+        from pipelines.declared import declarations
+        from pipelines.extract import parse_html
 
         tree = parse_html(html)
-        return list(declared_published(tree)) if tree is not None else []
+        return declarations(tree).published if tree is not None else []
     except Exception:
         return []
 
@@ -210,13 +211,18 @@ def run_dates(data: Path, misses_shown: int) -> dict[str, tuple[str | None, str 
     undated = [key for key in keys if key not in true_day]
     files = {key: file_url(data, key) for key in keys}
 
+    from crawler.items import Page
+    from pipelines.extract import Extractor
+    from pipelines.worker_process import StatsDelta
+
+    extractor = Extractor(max_bytes=10**8, favor_precision=False, min_article_chars=400, max_link_density=0.5)
+
     def sieve_rule(key: str, url: str | None) -> str | None:
-        document = trafilatura.bare_extraction(
-            pages[key], url=url, fast=True, with_metadata=True, include_comments=False, include_tables=True, deduplicate=False
-        )
-        return (document.date if document else None) or htmldate.find_date(
-            pages[key], url=url, original_date=False, extensive_search=True, outputformat="%Y-%m-%d"
-        )
+        try:
+            article = extractor.extract(Page(url=url or files[key], body=pages[key].encode("utf-8"), kind="html"), StatsDelta())
+        except Exception:
+            return None
+        return article.published_local
 
     def bare_date(key: str, url: str | None) -> str | None:
         document = trafilatura.bare_extraction(pages[key], url=url, with_metadata=True)

@@ -374,6 +374,34 @@ def _v9_article_urls(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_metadata(db: sqlite_utils.Database) -> None:
+    """articles: published in UTC (sortable) and as the page gave it, authors as a list, description, image, section, tags"""
+    for column in ("published_local", "authors", "description", "image", "section", "tags"):
+        db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
+    db.execute("UPDATE articles SET published_local = published")
+    rows = db.execute("SELECT id, published, author FROM articles WHERE published IS NOT NULL OR author IS NOT NULL").fetchall()
+    for article_id, published, author in rows:
+        authors = json.dumps([a for a in (author or "").split("; ") if a], ensure_ascii=False)
+        db.execute("UPDATE articles SET authors = ? WHERE id = ?", [authors, article_id])
+        if not published or len(published) == 10:
+            continue
+        try:
+            moment = datetime.fromisoformat(published)
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            sortable = moment.date().isoformat()
+        else:
+            sortable = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # A reader following change_seq sees the new form.
+        db.execute(
+            "UPDATE articles SET published = ?, change_seq = "
+            "(SELECT value + 1 FROM meta WHERE key = 'change_seq') WHERE id = ?",
+            [sortable, article_id],
+        )
+        db.execute("UPDATE meta SET value = value + 1 WHERE key = 'change_seq'")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_cross_document_dedup,
@@ -384,6 +412,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v7_change_sequence,
     _v8_duplicate_rule,
     _v9_article_urls,
+    _v10_metadata,
 ]
 
 

@@ -159,10 +159,21 @@ class Article:
     removed: list[Removal] = field(default_factory=list)
     canonical_url: str | None = None
     title: str | None = None
+    #: ``authors`` joined by "; ".
     author: str | None = None
+    #: UTC, ``YYYY-MM-DDTHH:MM:SSZ``, or the day alone (see
+    #: :class:`pipelines.declared.Published`)...
     published: str | None = None
+    #: ...and as the page gives it, with its own UTC offset.
+    published_local: str | None = None
     language: str | None = None
     sitename: str | None = None
+    authors: list[str] = field(default_factory=list)
+    description: str | None = None
+    #: The URL of the page's main image, as it declares it.
+    image: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
     #: The texts of the page's links (lower case), for the cleaning stage,
     #: which empties it once done.
     link_texts: frozenset[str] = frozenset()
@@ -216,10 +227,17 @@ class ArticleRecord:
     url: str
     canonical_url: str | None
     source: str
+    sitename: str | None
     title: str | None
     author: str | None
+    authors: list[str]
     published: str | None
+    published_local: str | None
     language: str | None
+    description: str | None
+    image: str | None
+    section: str | None
+    tags: list[str]
     text: str
     paragraphs: list[str]
     duplicate_of: int | None
@@ -228,6 +246,7 @@ class ArticleRecord:
     #: ...and the value of that measure that linked it.
     duplicate_similarity: float | None
     run_id: int | None
+    first_seen: str
     changed_at: str
     #: Grows with every change a reader can see (see ``scrapy export --after``).
     change_seq: int

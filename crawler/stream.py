@@ -71,13 +71,12 @@ def encode(item: Article | Skipped | Unchanged) -> bytes:
     else:
         entry = {
             "type": "article",
-            **{name: getattr(item, name) for name in ARTICLE_FIELDS},
+            **{name: getattr(item, name) for name in (*ARTICLE_FIELDS, *LATER_ARTICLE_FIELDS)},
             "paragraphs": [[p.position, p.text] for p in item.paragraphs],
             "removed": [[r.position, r.text, r.reason, r.match_position, r.match_article] for r in item.removed],
             "signatures": {str(k): _signature(v) for k, v in item.signatures.items()},
             "signature": _signature(item.signature),
             "paragraph_keys": {str(k): v for k, v in item.paragraph_keys.items()},
-            "requested_urls": item.requested_urls,
             "archive_record": dataclasses.astuple(item.archive_record) if item.archive_record else None,
         }
     entry["fetch"] = _fetch(getattr(item, "fetch", None))
@@ -88,6 +87,9 @@ def encode(item: Article | Skipped | Unchanged) -> bytes:
 ARTICLE_FIELDS = (
     "url", "kind", "source", "canonical_url", "title", "author", "published", "language", "sitename", "fetched_url",
 )  # fmt: skip
+#: Fields added since schema version 1 began: an entry written before them
+#: lacks them, and its article takes their defaults.
+LATER_ARTICLE_FIELDS = ("published_local", "authors", "description", "image", "section", "tags", "requested_urls")
 
 
 def decode(data: bytes) -> Article | Skipped | Unchanged:
@@ -104,13 +106,13 @@ def decode(data: bytes) -> Article | Skipped | Unchanged:
             raise UnreadableEntry(f"unknown document type {entry['type']!r}")
         return Article(
             **{name: entry[name] for name in ARTICLE_FIELDS},
+            **{name: entry[name] for name in LATER_ARTICLE_FIELDS if name in entry},
             paragraphs=[Paragraph(position, text) for position, text in entry["paragraphs"]],
             removed=[Removal(*removal) for removal in entry["removed"]],
             signatures={int(k): _unsignature(v) for k, v in entry["signatures"].items()},
             signature=_unsignature(entry["signature"]),
             paragraph_keys={int(k): v for k, v in entry["paragraph_keys"].items()},
             fetch=fetch,
-            requested_urls=entry.get("requested_urls", []),
             archive_record=ArchiveRecord(*record) if (record := entry.get("archive_record")) else None,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

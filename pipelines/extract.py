@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import re
-from urllib.parse import urldefrag, urljoin
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 from crawler.bodies import Unreadable, unpack
 from crawler.items import Article, Page, Paragraph, Skipped
 from crawler.urls import host_of, is_web_url
+from pipelines.declared import Declarations, author_names, declarations, declared_canonical, publication, url_day
 from pipelines.decoding import decode
 from pipelines.stage import DocumentStage, Stats
 from pipelines.text import collapse, is_list_item
@@ -56,22 +55,6 @@ DETECT_LANGUAGE_SAMPLE_CHARS = 2000
 OG_TYPE_PROSE_SHARE = 0.2
 MENU_DUMP_MIN_LINES = 30
 MENU_DUMP_SHORT_SHARE = 0.5
-# Where a page declares when it was published, best first: the <meta> tags
-# (by attribute and lower-cased value), <time itemprop="datePublished">,
-# then JSON-LD.
-PUBLISHED_META = {
-    ("property", "article:published_time"): 0,
-    ("name", "article:published_time"): 0,
-    ("itemprop", "datepublished"): 1,
-    ("name", "pubdate"): 2,
-    ("name", "publishdate"): 2,
-    ("name", "date"): 2,
-    ("name", "dc.date"): 2,
-    ("name", "dc.date.issued"): 2,
-}
-PUBLISHED_TIME_RANK = 1
-# A date and a time of day, the only values worth reading further.
-DATETIME_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
 @contextlib.contextmanager
@@ -177,32 +160,14 @@ def split_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
-def declared_canonical(tree: HtmlElement, page_url: str) -> str | None:
-    """The canonical URL a page declares: its first ``<link
-    rel="canonical">``, else its ``og:url``, resolved against the page's
-    base URL, without a fragment; None unless that is an http(s) URL. Taken
-    as written: trafilatura's reading of it also takes ``<base>``, hreflang
-    links and ``twitter:url``, and cleans away parameters (``cid``, ``ref``)
-    that tell stories apart. What it is worth is the identity stage's call
-    (:mod:`pipelines.identity`)."""
-    link = og_url = base = None
-    for element in tree.iter("link", "meta", "base"):
-        if element.tag == "link":
-            if link is None and "canonical" in (element.get("rel") or "").lower().split():
-                link = element.get("href")
-        elif element.tag == "meta":
-            if og_url is None and (element.get("property") or "").strip().lower() == "og:url":
-                og_url = element.get("content")
-        elif base is None:
-            base = element.get("href")
-    declared = (link or og_url or "").strip()
-    if not declared:
-        return None
+def web_url(page_url: str, declared: str | None) -> str | None:
+    """A URL a page declares (its image), resolved against the page's: an
+    http(s) URL or none."""
     try:
-        url = urldefrag(urljoin(urljoin(page_url, (base or "").strip()), declared)).url
+        url = urljoin(page_url, declared.strip()) if declared else None
     except ValueError:
         return None
-    return url if is_web_url(url) else None
+    return url if url and is_web_url(url) else None
 
 
 def detect_language(text: str, declared: str | None = None) -> str | None:
@@ -229,78 +194,6 @@ def link_density(lines: list[str], anchor_texts: frozenset[str]) -> float:
     total = sum(len(line) for line in lines)
     linked = sum(len(line) for line in lines if line.casefold() in anchor_texts)
     return linked / total if total else 0.0
-
-
-def json_ld_published(text: str) -> list[str]:
-    """The ``datePublished`` values of one JSON-LD script: of its object, of
-    each object of a list, and of those in an ``@graph``. Not JSON: none."""
-    try:
-        # strict=False: raw line breaks inside strings are common in the wild.
-        data = json.loads(text, strict=False)
-    except (ValueError, RecursionError):
-        return []
-    found: list[str] = []
-    pending = [data]
-    for node in pending:  # grows as it goes: breadth first, in order
-        if isinstance(node, list):
-            pending.extend(node)
-        elif isinstance(node, dict):
-            value = node.get("datePublished")
-            if isinstance(value, str):
-                found.append(value)
-            graph = node.get("@graph")
-            if isinstance(graph, (list, dict)):
-                pending.append(graph)
-    return found
-
-
-def declared_published(tree: HtmlElement) -> Iterator[str]:
-    """The publication times a page declares in its markup, best first. Its
-    JSON-LD is parsed only when what comes before has been used up."""
-    ranked: list[tuple[int, str]] = []
-    json_ld: list[str] = []
-    for element in tree.iter("meta", "time", "script"):
-        tag = element.tag
-        if tag == "meta":
-            value = element.get("content")
-            if not value:
-                continue
-            for attribute in ("property", "name", "itemprop"):
-                key = element.get(attribute)
-                rank = PUBLISHED_META.get((attribute, key.strip().lower())) if key else None
-                if rank is not None:
-                    ranked.append((rank, value))
-                    break
-        elif tag == "time":
-            value = element.get("datetime")
-            if value and (element.get("itemprop") or "").strip().lower() == "datepublished":
-                ranked.append((PUBLISHED_TIME_RANK, value))
-        elif (element.get("type") or "").strip().lower() == "application/ld+json":
-            text = element.text
-            if text and "datePublished" in text:
-                json_ld.append(text)
-    ranked.sort(key=lambda pair: pair[0])  # stable: document order within a rank
-    for _, value in ranked:
-        yield value
-    for text in json_ld:
-        yield from json_ld_published(text)
-
-
-def with_time(date: str, declared: Iterable[str]) -> str:
-    """``date`` (``YYYY-MM-DD``) with the time of day of the first declared
-    value that is an ISO 8601 date and time on that same date, as ISO 8601 to
-    the second, its UTC offset as ``+HH:MM`` (``Z`` becomes ``+00:00``) or
-    none if it had none. No such value: ``date`` itself."""
-    for value in declared:
-        value = value.strip()
-        if not DATETIME_PREFIX.match(value) or value[:10] != date:
-            continue
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            continue
-        return moment.isoformat(timespec="seconds")
-    return date
 
 
 class Extractor:
@@ -386,19 +279,20 @@ class Extractor:
             if fuller_lines:
                 document, lines = fuller, fuller_lines
                 stats.inc_value("sieve/extract/full_mode")
+        declared = declarations(tree)
         if page.require_article:
-            self._check_article(tree, lines, link_texts)
+            self._check_article(tree, lines, link_texts, declared)
         if not lines:
             raise Unreadable("no-text", "trafilatura found no article text in the page")
         canonical = declared_canonical(tree, page.url)
         if canonical == page.url:
             canonical = None
-        published = document.date or htmldate.find_date(
-            tree, url=page.url, original_date=False, extensive_search=True, outputformat="%Y-%m-%d"
+        # What the page declares first; trafilatura's day, then htmldate's
+        # whole search, only for a page that declares nothing of use.
+        published = publication(declared.published, document.date, url_day(page.url, canonical)) or publication(
+            [], htmldate.find_date(tree, url=page.url, original_date=False, extensive_search=True, outputformat="%Y-%m-%d")
         )
-        if published:
-            # Both give the day only; the page may say the time as well.
-            published = with_time(published, declared_published(tree))
+        authors = author_names(document.author)
         article = Article(
             url=page.url,
             kind="html",
@@ -408,15 +302,23 @@ class Extractor:
             paragraphs=[Paragraph(i, line) for i, line in enumerate(lines)],
             canonical_url=canonical,
             title=document.title or None,
-            author=document.author or None,
-            published=published or None,
+            author="; ".join(authors) or None,
+            authors=authors,
+            published=published.sortable if published else None,
+            published_local=published.local if published else None,
             sitename=document.sitename or None,
+            description=document.description or None,
+            image=web_url(page.url, document.image),
+            section=declared.section,
+            tags=declared.tags,
             link_texts=link_texts,
         )
         article.language = detect_language(article.text, declared_language)
         return article
 
-    def _check_article(self, tree: HtmlElement, lines: list[str], anchor_texts: frozenset[str]) -> None:
+    def _check_article(
+        self, tree: HtmlElement, lines: list[str], anchor_texts: frozenset[str], declared: Declarations
+    ) -> None:
         chars = sum(len(line) for line in lines)
         if chars < self.min_article_chars:
             raise Unreadable("not-an-article", f"only {chars} characters of text (fewer than {self.min_article_chars})")
@@ -427,7 +329,7 @@ class Extractor:
             return
         og_type = (tree.xpath("string(//meta[@property='og:type']/@content)") or "").strip().lower()
         if og_type and "article" not in og_type and density > self.max_link_density * OG_TYPE_PROSE_SHARE:
-            if next(declared_published(tree), None) is None:
+            if not declared.published:
                 raise Unreadable(
                     "not-an-article",
                     f"its og:type is {og_type!r}, it declares no publication time, and {density:.0%} of its text is link text",

@@ -8,6 +8,7 @@ which commits them in batches; the ``runs`` row is :mod:`crawler.runs`'s.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,7 @@ class StorePipeline:
     ARTICLE_COLUMNS = (
         "url", "canonical_url", "source", "title", "author", "published", "language", "sitename",
         "text", "content_hash", "duplicate_of", "duplicate_rule", "duplicate_similarity", "last_seen", "changed_at",
-        "run_id", "change_seq",
+        "run_id", "change_seq", "published_local", "authors", "description", "image", "section", "tags",
     )  # fmt: skip
     INSERT_ARTICLE = (
         f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen) "
@@ -132,7 +133,9 @@ class StorePipeline:
         values = (
             article.url, article.canonical_url, article.source, article.title, article.author, article.published,
             article.language, article.sitename, article.text, article.text_hash(), article.duplicate_of,
-            article.duplicate_rule, article.duplicate_similarity, at, at, self.run_id, change,
+            article.duplicate_rule, article.duplicate_similarity, at, at, self.run_id, change, article.published_local,
+            json.dumps(article.authors, ensure_ascii=False), article.description, article.image, article.section,
+            json.dumps(article.tags, ensure_ascii=False),
         )  # fmt: skip
         self._record_fetch(db, article.fetched_url or article.url, article.fetch, at)
         index = CorpusIndex(db, self.config)
@@ -166,21 +169,30 @@ class StorePipeline:
                     self.database.count("sieve/dedup/retroactive_removals")
         db.execute("DELETE FROM skipped WHERE url IN (?, ?)", [article.url, article.fetched_url or article.url])
         self.database.count("sieve/articles_stored")
+        first_seen = db.execute("SELECT first_seen FROM articles WHERE id = ?", [article_id]).fetchone()[0]
         return ArticleRecord(
             id=article_id,
             url=article.url,
             canonical_url=article.canonical_url,
             source=article.source,
+            sitename=article.sitename,
             title=article.title,
             author=article.author,
+            authors=article.authors,
             published=article.published,
+            published_local=article.published_local,
             language=article.language,
+            description=article.description,
+            image=article.image,
+            section=article.section,
+            tags=article.tags,
             text=article.text,
             paragraphs=[p.text for p in article.paragraphs],
             duplicate_of=article.duplicate_of,
             duplicate_rule=article.duplicate_rule,
             duplicate_similarity=article.duplicate_similarity,
             run_id=self.run_id,
+            first_seen=first_seen,
             changed_at=at,
             change_seq=change,
             urls=[row[0] for row in db.execute("SELECT url FROM article_urls WHERE article_id = ? ORDER BY url", [article_id])],

@@ -264,3 +264,25 @@ def test_version_8_database_keeps_the_urls_of_its_articles_and_forgets_downloads
     assert db.execute("SELECT url, article_id, how FROM article_urls").fetchall() == [("https://example.org/news/", 1, "fetched")]
     # story-2 was stored under the canonical URL it declared: fetched again next run.
     assert {row[0] for row in db.execute("SELECT url FROM fetches")} == {"https://example.org/news/", "https://example.org/pdf"}
+
+
+def test_version_9_database_gets_sortable_published_its_local_form_and_authors_as_lists():
+    db = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS[:9]:
+        migration(db)
+    db.execute("PRAGMA user_version = 9")
+    for n, published in enumerate(["2024-03-10T01:00:00+02:00", "2024-03-10T09:00:00", "2024-03-10", None]):
+        db.execute(ARTICLE, [f"https://example.org/{n}", f"hash-{n}"])
+        db.execute("UPDATE articles SET published = ?, author = 'A One; B Two', change_seq = ? WHERE id = ?", [published, n + 1, n + 1])
+    db.execute("UPDATE meta SET value = 4 WHERE key = 'change_seq'")
+
+    migrate(db)
+
+    rows = db.execute("SELECT published, published_local, authors, change_seq FROM articles ORDER BY id").fetchall()
+    assert rows == [
+        ("2024-03-09T23:00:00Z", "2024-03-10T01:00:00+02:00", '["A One", "B Two"]', 5),
+        ("2024-03-10", "2024-03-10T09:00:00", '["A One", "B Two"]', 6),
+        ("2024-03-10", "2024-03-10", '["A One", "B Two"]', 3),
+        (None, None, '["A One", "B Two"]', 4),
+    ]
+    assert db.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()[0] == "6"

@@ -5,13 +5,15 @@ it declares about itself."""
 from __future__ import annotations
 
 import html
+import json
 
 import lxml.html
 import pytest
 
 from crawler.bodies import Unreadable
 from crawler.items import Page
-from pipelines.extract import Extractor, declared_canonical
+from pipelines.declared import author_names, declared_canonical
+from pipelines.extract import Extractor
 from pipelines.worker_process import StatsDelta
 
 URL = "https://www.northfield-echo.example/reviews/2024/folding-bike.html"
@@ -55,7 +57,7 @@ def test_prose_page_whose_og_type_is_website_is_an_article():
 
 def test_page_whose_og_type_is_video_but_declares_its_publication_time_is_an_article():
     head = '<meta property="article:published_time" content="2024-05-02T09:00:00Z">'
-    assert extract(page_html("video.other", head=head, links=6)).published == "2024-05-02T09:00:00+00:00"
+    assert extract(page_html("video.other", head=head, links=6)).published == "2024-05-02T09:00:00Z"
 
 
 def test_page_whose_og_type_is_website_with_much_link_text_is_not_an_article():
@@ -101,3 +103,60 @@ def canonical_of(head: str, url: str = URL) -> str | None:
 )
 def test_declared_canonical_is_read_as_written(head, expected):
     assert canonical_of(head) == expected
+
+
+# --- what a page declares about itself ------------------------------------
+
+
+def test_description_image_section_and_tags_are_read_from_the_page():
+    head = (
+        '<meta name="description" content="A month on a folding bike.">'
+        '<meta property="og:image" content="/img/bike.jpg">'
+        '<meta property="article:section" content="Reviews">'
+        '<meta property="article:tag" content="bikes"><meta property="article:tag" content="Commuting">'
+        '<meta name="keywords" content="bikes, folding bikes,  ,commuting">'
+    )
+    article = extract(page_html(head=head))
+    assert article.description == "A month on a folding bike."
+    assert article.image == "https://www.northfield-echo.example/img/bike.jpg"
+    assert article.section == "Reviews"
+    assert article.tags == ["bikes", "Commuting", "folding bikes"]
+
+
+def test_section_and_keywords_are_read_from_json_ld():
+    data = {"@graph": [{"@type": "NewsArticle", "articleSection": ["Reviews", "Bikes"], "keywords": ["bikes", "town"]}]}
+    head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+    article = extract(page_html(head=head))
+    assert (article.section, article.tags) == ("Reviews", ["bikes", "town"])
+
+
+def test_image_that_is_not_a_web_url_is_left_out():
+    assert extract(page_html(head='<meta property="og:image" content="javascript:alert(1)">')).image is None
+
+
+def test_tags_are_bounded():
+    head = f'<meta name="keywords" content="{",".join(f"tag {n}" for n in range(500))},{"x" * 500}">'
+    tags = extract(page_html(head=head)).tags
+    assert tags == [f"tag {n}" for n in range(50)]
+
+
+@pytest.mark.parametrize(
+    ("field", "names"),
+    [
+        ("Greg Beacham; Ap Sports Writer", ["Greg Beacham"]),
+        ("Ilana Muhlstein; MS; RDN", ["Ilana Muhlstein"]),
+        ("Laura E Adkins December", ["Laura E Adkins"]),
+        ("January", []),
+        ("Ashok Pradhan; TNN; Apr 7", ["Ashok Pradhan"]),
+        ("Maria Okafor; maria okafor", ["Maria Okafor"]),
+        ("Associated Press", ["Associated Press"]),
+    ],
+)
+def test_author_names_leave_out_job_titles_degrees_and_dates(field, names):
+    assert author_names(field) == names
+
+
+def test_authors_are_stored_as_a_list_and_joined_in_author():
+    head = '<meta name="author" content="Greg Beacham; AP Sports Writer">'
+    article = extract(page_html(head=head))
+    assert (article.authors, article.author) == (["Greg Beacham"], "Greg Beacham")

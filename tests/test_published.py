@@ -1,6 +1,7 @@
-"""An article's ``published`` keeps the time of day and UTC offset the page
-declares for its publication, when that time falls on the date trafilatura or
-htmldate chose; otherwise it is the date alone, ``YYYY-MM-DD``."""
+"""An article's ``published``: the publication time the page declares, in
+UTC (``YYYY-MM-DDTHH:MM:SSZ``), or the day alone (``YYYY-MM-DD``) when no
+time with a UTC offset is known; ``published_local`` as the page gives it,
+with its own offset. Without a declaration: trafilatura's or htmldate's day."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import html
 import json
 
 import lxml.html
+import pytest
 import trafilatura.metadata
 
 from crawler.items import Page
 from pipelines import author_fallback
+from pipelines.declared import Published
 from pipelines.extract import Extractor
 from pipelines.worker_process import StatsDelta
 
@@ -52,25 +55,60 @@ def article_html(head: str = "", byline: str = "By Tomas Lindqvist") -> bytes:
 </body></html>""".encode()
 
 
-def published(body: bytes) -> str | None:
+def extracted(body: bytes):
     extractor = Extractor(max_bytes=10_000_000, favor_precision=False, min_article_chars=400, max_link_density=0.5)
     article = extractor.extract(Page(url=URL, body=body, kind="html"), StatsDelta())
     assert len(article.text) >= 600
-    return article.published
+    return article
+
+
+def published(body: bytes) -> tuple[str | None, str | None]:
+    article = extracted(body)
+    return article.published, article.published_local
 
 
 def json_ld(data: object) -> str:
     return f'<script type="application/ld+json">{json.dumps(data)}</script>'
 
 
-def test_published_time_with_z_keeps_the_time_as_utc_offset():
+def test_published_time_with_z_is_utc():
     head = '<meta property="article:published_time" content="2024-03-10T09:00:00Z">'
-    assert published(article_html(head)) == "2024-03-10T09:00:00+00:00"
+    assert published(article_html(head)) == ("2024-03-10T09:00:00Z", "2024-03-10T09:00:00+00:00")
 
 
-def test_published_time_with_offset_keeps_the_offset():
-    head = '<meta property="article:published_time" content="2024-03-10T09:00:00+02:00">'
-    assert published(article_html(head)) == "2024-03-10T09:00:00+02:00"
+def test_published_time_with_offset_is_utc_and_keeps_the_offset_locally():
+    head = '<meta property="article:published_time" content="2024-03-10T01:00:00+02:00">'
+    assert published(article_html(head)) == ("2024-03-09T23:00:00Z", "2024-03-10T01:00:00+02:00")
+
+
+def test_sortable_form_orders_as_time_does():
+    times = ["2024-03-10T01:00:00+02:00", "2024-03-09T23:30:00-05:00", "2024-03-10", "2024-03-09T22:00:00Z"]
+    values = [published(article_html(f'<meta property="article:published_time" content="{t}">'))[0] for t in times]
+    assert sorted(values) == ["2024-03-09T22:00:00Z", "2024-03-09T23:00:00Z", "2024-03-10", "2024-03-10T04:30:00Z"]
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        ("Tue, 15 Sep 2020 10:00:00 EDT", ("2020-09-15T14:00:00Z", "2020-09-15T10:00:00-04:00")),
+        ("20200316T130000Z", ("2020-03-16T13:00:00Z", "2020-03-16T13:00:00+00:00")),
+        ("2020/10/04 15:05:21", ("2020-10-04", "2020-10-04T15:05:21")),
+    ],
+)
+def test_declared_times_in_other_common_forms_are_read(declared, expected):
+    assert published(article_html(f'<meta property="article:published_time" content="{declared}">')) == expected
+
+
+def test_declared_time_is_preferred_to_the_day_found_in_the_text():
+    head = '<meta property="article:published_time" content="2019-11-19T07:03:25+00:00">'
+    body = article_html(head, byline="By Tomas Lindqvist, November 18, 2019")
+    assert published(body) == ("2019-11-19T07:03:25Z", "2019-11-19T07:03:25+00:00")
+
+
+@pytest.mark.parametrize("declared", ["0001-01-01T00:00:00Z", "1970-01-01", "2999-01-01T00:00:00Z"])
+def test_implausible_declared_time_is_ignored(declared):
+    head = f'<meta property="article:published_time" content="{declared}">'
+    assert published(article_html(head, byline="By Tomas Lindqvist, March 10, 2024")) == ("2024-03-10", "2024-03-10")
 
 
 def test_json_ld_date_published_keeps_the_time():
@@ -87,17 +125,17 @@ def test_json_ld_date_published_keeps_the_time():
             ],
         }
     )
-    assert published(article_html(head)) == "2024-03-10T07:45:00-05:00"
+    assert published(article_html(head)) == ("2024-03-10T12:45:00Z", "2024-03-10T07:45:00-05:00")
 
 
-def test_naive_declared_time_stays_without_offset():
+def test_naive_declared_time_is_the_day_and_stays_without_offset_locally():
     head = '<meta itemprop="datePublished" content="2024-03-10T09:00:00">'
-    assert published(article_html(head)) == "2024-03-10T09:00:00"
+    assert published(article_html(head)) == ("2024-03-10", "2024-03-10T09:00:00")
 
 
 def test_page_with_only_a_date_keeps_the_date_alone():
     head = '<meta property="article:published_time" content="2024-03-10">'
-    assert published(article_html(head)) == "2024-03-10"
+    assert published(article_html(head)) == ("2024-03-10", "2024-03-10")
 
 
 def test_declared_time_on_another_date_than_the_chosen_one_is_not_used():
@@ -106,17 +144,17 @@ def test_declared_time_on_another_date_than_the_chosen_one_is_not_used():
     head = '<meta property="article:published_time" content="2024-03-10">' + json_ld(
         {"@type": "NewsArticle", "datePublished": "2024-03-09T23:30:00-05:00"}
     )
-    assert published(article_html(head)) == "2024-03-10"
+    assert published(article_html(head)) == ("2024-03-10", "2024-03-10")
 
 
 def test_malformed_declared_time_is_ignored():
     head = '<meta property="article:published_time" content="2024-03-10T25:61:00Z">'
-    assert published(article_html(head, byline="By Tomas Lindqvist, March 10, 2024")) == "2024-03-10"
+    assert published(article_html(head, byline="By Tomas Lindqvist, March 10, 2024")) == ("2024-03-10", "2024-03-10")
 
 
 def test_json_ld_that_is_not_json_is_ignored():
     head = '<script type="application/ld+json">{"datePublished": "2024-03-10T08:00:00Z",</script>'
-    assert published(article_html(head, byline="By Tomas Lindqvist, March 10, 2024")) == "2024-03-10"
+    assert published(article_html(head, byline="By Tomas Lindqvist, March 10, 2024")) == ("2024-03-10", "2024-03-10")
 
 
 def test_categories_tags_and_licence_are_not_looked_for_and_trafilatura_is_left_as_it_was(monkeypatch):
@@ -142,3 +180,20 @@ def test_author_fallback_is_sieves_during_extraction_and_trafilaturas_after(monk
     article = extractor.extract(Page(url=URL, body=body, kind="html"), StatsDelta())
     assert article.author == author_fallback.extract_author(lxml.html.fromstring(body)) == "Tomas Lindqvist"
     assert trafilatura.metadata.extract_author is must_not_run
+
+
+def test_utc_time_takes_its_local_form_from_a_declaration_of_the_same_moment():
+    head = (
+        '<meta property="article:published_time" content="2020-12-24T23:59:50+00:00">'
+        '<meta itemprop="datePublished" content="2020-12-25T01:59:50+02:00">'
+    )
+    assert published(article_html(head)) == ("2020-12-24T23:59:50Z", "2020-12-25T01:59:50+02:00")
+
+
+def test_utc_time_a_day_off_the_day_in_the_url_keeps_the_urls_day_locally():
+    from pipelines.declared import publication, url_day
+
+    day = url_day("https://laprensafl.example/2020/02/17/story")
+    assert publication(["2020-02-18T02:18:11+00:00"], None, day) == Published("2020-02-18T02:18:11Z", "2020-02-17")
+    # Further apart, the URL's day is another matter (an update, a republished story).
+    assert publication(["2020-02-20T02:18:11+00:00"], None, day).local == "2020-02-20T02:18:11+00:00"

@@ -110,7 +110,8 @@ def test_article_metadata_comes_from_the_page(site_run):
     [row] = read_rows(db, "SELECT * FROM articles WHERE url LIKE '%council-approves-budget%'")
     assert row["title"] == "Council approves budget with three new bus routes"
     assert row["author"] == "Maria Okafor"
-    assert row["published"] == "2024-03-12T08:00:00+00:00"  # the page declares the time
+    assert row["published"] == "2024-03-12T08:00:00Z"  # the page declares the time
+    assert row["published_local"] == "2024-03-12T08:00:00+00:00"
     assert row["language"] == "en"
     assert row["sitename"] == "The Riverton Gazette"
 

@@ -27,8 +27,10 @@ MAX_RUN_ID = 2**63 - 1
 FORMATS = ("jsonl", "csv")
 
 FIELDS = [field.name for field in dataclasses.fields(ArticleRecord)]
-#: Fields that are lists, not columns of ``articles``.
+#: Fields that are lists: not columns of ``articles`` (paragraphs, urls),
+#: or columns that hold a JSON array (authors, tags).
 DERIVED = ("paragraphs", "urls")
+JSON_ARRAYS = ("authors", "tags", "urls")
 URLS_COLUMN = "(SELECT json_group_array(url) FROM (SELECT url FROM article_urls WHERE article_id = articles.id ORDER BY url)) AS urls"
 
 
@@ -183,9 +185,10 @@ class Command(ScrapyCommand):
             for row in rows:
                 record = dict(zip(names, row))
                 record["paragraphs"] = record["text"].split("\n\n")
-                record["urls"] = json.loads(record["urls"])
+                for name in JSON_ARRAYS:
+                    record[name] = json.loads(record[name] or "[]")
                 if writer:
-                    writer.writerow({**record, **{f: json.dumps(record[f], ensure_ascii=False) for f in DERIVED}})
+                    writer.writerow({**record, **{f: json.dumps(record[f], ensure_ascii=False) for f in (*DERIVED, *JSON_ARRAYS)}})
                 else:
                     stream.write(json.dumps({f: record[f] for f in FIELDS}, ensure_ascii=False) + "\n")
                 written += 1
