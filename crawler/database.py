@@ -375,10 +375,16 @@ def _v9_article_urls(db: sqlite_utils.Database) -> None:
 
 
 def _v10_metadata(db: sqlite_utils.Database) -> None:
-    """articles: published in UTC (sortable) and as the page gave it, authors as a list, description, image, section, tags"""
-    for column in ("published_local", "authors", "description", "image", "section", "tags"):
+    """articles: published in UTC (sortable) and as the page gave it, authors as a list, description, image, section, tags, kind"""
+    for column in ("published_local", "authors", "description", "image", "section", "tags", "kind"):
         db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
     db.execute("UPDATE articles SET published_local = published")
+    # How the document was read, which re-cleaning needs; the files spider
+    # reads .txt and .text files as plain text, and nearly all else is HTML.
+    db.execute(
+        "UPDATE articles SET kind = CASE WHEN url LIKE '%.txt' OR url LIKE '%.txt.gz' OR url LIKE '%.text' "
+        "OR url LIKE '%.text.gz' THEN 'text' ELSE 'html' END"
+    )
     rows = db.execute("SELECT id, published, author FROM articles WHERE published IS NOT NULL OR author IS NOT NULL").fetchall()
     for article_id, published, author in rows:
         authors = json.dumps([a for a in (author or "").split("; ") if a], ensure_ascii=False)

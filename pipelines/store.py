@@ -85,7 +85,7 @@ class StorePipeline:
     ARTICLE_COLUMNS = (
         "url", "canonical_url", "source", "title", "author", "published", "language", "sitename",
         "text", "content_hash", "duplicate_of", "duplicate_rule", "duplicate_similarity", "last_seen", "changed_at",
-        "run_id", "change_seq", "published_local", "authors", "description", "image", "section", "tags",
+        "run_id", "change_seq", "published_local", "authors", "description", "image", "section", "tags", "kind",
     )  # fmt: skip
     INSERT_ARTICLE = (
         f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen) "
@@ -135,7 +135,7 @@ class StorePipeline:
             article.language, article.sitename, article.text, article.text_hash(), article.duplicate_of,
             article.duplicate_rule, article.duplicate_similarity, at, at, self.run_id, change, article.published_local,
             json.dumps(article.authors, ensure_ascii=False), article.description, article.image, article.section,
-            json.dumps(article.tags, ensure_ascii=False),
+            json.dumps(article.tags, ensure_ascii=False), article.kind,
         )  # fmt: skip
         self._record_fetch(db, article.fetched_url or article.url, article.fetch, at)
         index = CorpusIndex(db, self.config)
@@ -201,10 +201,13 @@ class StorePipeline:
     def _record_urls(self, db: sqlite_utils.Database, article_id: int, article: Article, at: str) -> None:
         """Every URL that led to the article: the one fetched, with the WARC
         record it was read from, and those that redirected to it or named it
-        with tracking parameters."""
+        with tracking parameters. An article not fetched in this run (``scrapy
+        crawl reclean``) has none to add."""
+        if article.fetched_url is None:
+            return
         record = article.archive_record
         warc = (record.file, record.offset, record.record_id) if record else (None, None, None)
-        rows = [(article.fetched_url or article.url, article_id, "fetched", *warc, at)]
+        rows = [(article.fetched_url, article_id, "fetched", *warc, at)]
         rows += [(url, article_id, "requested", None, None, None, at) for url in article.requested_urls]
         db.conn.executemany(self.UPSERT_ARTICLE_URL, rows)
 
@@ -219,6 +222,10 @@ class StorePipeline:
     def _store_unchanged(self, db: sqlite_utils.Database, item: Unchanged) -> None:
         at = now()
         fetched = item.fetched_url or item.url
+        if item.why == "same-text" and item.fetched_url is None:
+            # Cleaned again with no download (scrapy crawl reclean): not met.
+            self.database.count(f"sieve/unchanged/{item.why}")
+            return
         row = db.execute(
             "SELECT id FROM articles WHERE url = ? UNION ALL SELECT article_id FROM article_urls WHERE url = ?",
             [item.url, fetched],
