@@ -649,9 +649,6 @@ class Database:
         ).fetchone()
         return row[0] if row else None
 
-    def article_text(self, article_id: int) -> str:
-        return self.open().execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]
-
     def close(self) -> None:
         try:
             self._commit_quietly()

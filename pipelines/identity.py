@@ -4,9 +4,9 @@ look it up.
 An article is stored under the URL it was fetched from (after redirects,
 without tracking parameters), with two exceptions:
 
-- a URL whose download gave an article stored under another URL last time
-  (``article_urls``) gives that article again: rows do not move between
-  runs;
+- a page that declares a canonical URL, fetched from a URL whose download
+  gave an article last time (``article_urls``), is that article again:
+  rows do not move between runs;
 - a page that declares a canonical URL (``<link rel="canonical">``, else
   ``og:url``) is stored under it when the canonical URL is on the page's
   own site, is not the site's home page, and holds no row yet or a row with
@@ -33,6 +33,7 @@ from scrapy.exceptions import NotConfigured
 from crawler.database import Database
 from crawler.items import Article
 from crawler.urls import same_site, without_tracking
+from pipelines.corpus import CorpusIndex
 from pipelines.fingerprints import MinhashConfig
 from pipelines.neardup import NearDuplicateRule
 
@@ -90,5 +91,6 @@ class ArticleIdentityPipeline:
         if stored is None or stored.content_hash == item.text_hash():
             return True
         ours = self.rule.shingles(p.text for p in item.paragraphs)
-        link, _ = self.rule.link(ours, self.database.article_text(stored.id), stored.id)
+        text = CorpusIndex(self.database.open(), self.rule.config).text_of(stored.id)
+        link, _ = self.rule.link(ours, text, stored.id)
         return link is not None
