@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 
 def host_of(url: str) -> str:
@@ -26,17 +26,21 @@ def is_web_url(url: str) -> bool:
 def without_tracking(url: str, names: Iterable[str]) -> str:
     """``url`` without the query parameters that only say where a reader
     came from (``utm_*``, ``fbclid``...: ``names``, ``*`` matching any
-    characters), so that one article has one URL. Other parameters keep
-    their order; a URL with none of these comes back unchanged."""
+    characters), so that one article has one URL. Every other byte of the
+    query stays as it was (its order, its escapes, a ``;`` inside a value):
+    decoding and encoding it again would ask for another URL."""
     parts = urlsplit(url)
     if not parts.query:
         return url
     patterns = [name.lower() for name in names]
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not any(fnmatchcase(k.lower(), p) for p in patterns)]
-    if len(kept) == len(pairs):
+    pieces = parts.query.split("&")
+    kept = [
+        piece for piece in pieces
+        if not any(fnmatchcase(unquote_plus(piece.partition("=")[0]).lower(), p) for p in patterns)
+    ]  # fmt: skip
+    if len(kept) == len(pieces):
         return url
-    return urlunsplit(parts._replace(query=urlencode(kept)))
+    return urlunsplit(parts._replace(query="&".join(kept)))
 
 
 def same_site(a: str, b: str) -> bool:

@@ -17,6 +17,10 @@ TRACKING = ["utm_*", "fbclid", "gclid"]
         ("https://a.example/story?UTM_Campaign=x#top", "https://a.example/story#top"),
         ("https://a.example/story?id=7", "https://a.example/story?id=7"),
         ("https://a.example/story", "https://a.example/story"),
+        ("https://a.example/s?name=caf%E9&utm_source=x", "https://a.example/s?name=caf%E9"),
+        ("https://a.example/s?a=1;b=2&utm_source=x", "https://a.example/s?a=1;b=2"),
+        ("https://a.example/s?q=a+b&x=%2F&gclid=1&y", "https://a.example/s?q=a+b&x=%2F&y"),
+        ("https://a.example/s?utm%5Fsource=x&id=1", "https://a.example/s?id=1"),
     ],
 )
 def test_tracking_parameters_are_left_out_and_others_kept_in_order(url, clean):
