@@ -642,6 +642,18 @@ class Database:
         row = self.open().execute("SELECT id, content_hash FROM articles WHERE url = ?", [url]).fetchone()
         return StoredArticle(row[0], row[1]) if row else None
 
+    def borrower_of(self, article_id: int, url: str) -> str | None:
+        """The URL fetched that gave article ``article_id`` when that
+        article is stored under ``url`` without having been fetched from it
+        (it took ``url`` as its declared canonical URL); else None."""
+        fetched = [
+            row[0]
+            for row in self.open().execute(
+                "SELECT url FROM article_urls WHERE article_id = ? AND how = 'fetched' ORDER BY seen_at", [article_id]
+            )
+        ]
+        return fetched[0] if fetched and url not in fetched else None
+
     def article_url_led_to_by(self, url: str) -> str | None:
         """The ``url`` of the article that a download of ``url`` gave last time."""
         row = self.open().execute(

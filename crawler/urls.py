@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
@@ -41,6 +42,34 @@ def without_tracking(url: str, names: Iterable[str]) -> str:
     if len(kept) == len(pieces):
         return url
     return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# A session id as a path parameter (Java servlets): /story;jsessionid=A1B2
+SESSION_PATH_PARAMETER = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)
+
+
+def key_url(url: str, tracking: Iterable[str]) -> str:
+    """What one page is fetched and stored under: ``url`` without tracking
+    parameters (:func:`without_tracking`) nor a ``;jsessionid=`` path
+    parameter, its host without a trailing dot and without the scheme's
+    default port (``news.example:80``, ``news.example.`` are
+    ``news.example``)."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if hostport.startswith("["):  # an IPv6 address: [::1]:8080
+        host, _, port = hostport.partition("]")
+        host, port = host + "]", port.removeprefix(":")
+    else:
+        host, _, port = hostport.partition(":")
+        host = host.rstrip(".")
+    if port.isdigit() and int(port) == DEFAULT_PORTS.get(parts.scheme.lower()):
+        port = ""
+    netloc = f"{userinfo}{at}{host}" + (f":{port}" if port else "")
+    path = SESSION_PATH_PARAMETER.sub("", parts.path)
+    if (netloc, path) != (parts.netloc, parts.path):
+        url = urlunsplit(parts._replace(netloc=netloc, path=path))
+    return without_tracking(url, tracking)
 
 
 def same_site(a: str, b: str) -> bool:

@@ -19,7 +19,13 @@ page that a template names on every article, pagination that names page
 one, a page claiming another's URL. The article is then stored under the
 URL it was fetched from and keeps the declaration in ``canonical_url``; the
 conflict is counted (``sieve/identity/canonical_conflicts``) and logged.
-Nothing is overwritten by what a page says about itself.
+
+A URL's own page comes first: when the page at a URL arrives after another
+page took that URL as its canonical one, and the two are not one story,
+the other's row moves to the URL it was fetched from (with the next
+``change_seq``; counted as ``sieve/identity/rows_moved``) and this page
+gets its URL. Nothing is overwritten by what a page says about itself,
+whichever page comes first.
 """
 
 from __future__ import annotations
@@ -30,9 +36,9 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.database import Database
+from crawler.database import Database, next_change
 from crawler.items import Article
-from crawler.urls import same_site, without_tracking
+from crawler.urls import key_url, same_site
 from pipelines.corpus import CorpusIndex
 from pipelines.fingerprints import MinhashConfig
 from pipelines.neardup import NearDuplicateRule
@@ -69,9 +75,12 @@ class ArticleIdentityPipeline:
         return cls(database, rule, settings.getlist("SIEVE_TRACKING_PARAMETERS"), crawler.stats)
 
     def process_item(self, item: Any) -> Any:
-        if not isinstance(item, Article) or not item.canonical_url:
+        if not isinstance(item, Article) or item.fetched_url is None:
             return item
-        canonical = item.canonical_url = without_tracking(item.canonical_url, self.tracking_parameters)
+        if not item.canonical_url or item.canonical_url == item.fetched_url:
+            self._take_back_own_url(item)
+            return item
+        canonical = item.canonical_url = key_url(item.canonical_url, self.tracking_parameters)
         fetched = item.fetched_url or item.url
         if (known := self.database.article_url_led_to_by(fetched)) is not None:
             item.url = known
@@ -88,9 +97,21 @@ class ArticleIdentityPipeline:
 
     def _same_story_or_free(self, item: Article, canonical: str) -> bool:
         stored = self.database.stored_article(canonical)
-        if stored is None or stored.content_hash == item.text_hash():
-            return True
+        return stored is None or stored.content_hash == item.text_hash() or self._same_story(item, stored.id)
+
+    def _same_story(self, item: Article, article_id: int) -> bool:
         ours = self.rule.shingles(p.text for p in item.paragraphs)
-        text = CorpusIndex(self.database.open(), self.rule.config).text_of(stored.id)
-        link, _ = self.rule.link(ours, text, stored.id)
-        return link is not None
+        text = CorpusIndex(self.database.open(), self.rule.config).text_of(article_id)
+        return self.rule.link(ours, text, article_id)[0] is not None
+
+    def _take_back_own_url(self, item: Article) -> None:
+        stored = self.database.stored_article(item.url)
+        if stored is None or stored.content_hash == item.text_hash():
+            return
+        borrower = self.database.borrower_of(stored.id, item.url)
+        if borrower is None or self.database.stored_article(borrower) is not None or self._same_story(item, stored.id):
+            return
+        db = self.database.begin()
+        db.execute("UPDATE articles SET url = ?, change_seq = ? WHERE id = ?", [borrower, next_change(db), stored.id])
+        self.database.count("sieve/identity/rows_moved")
+        logger.info("%s took back its URL from the page fetched at %s, which declared it canonical: moved there", item.url, borrower)

@@ -108,11 +108,13 @@ SIEVE_SITEMAP_MAX_DEPTH = 3
 #: The site spider follows at most this many links from one page; the rest
 #: are counted (sieve/refused/too-many-links) and left.
 SIEVE_MAX_LINKS_PER_PAGE = 1000
-#: Query parameters that only track where a reader came from: left out of
-#: every URL Sieve fetches and stores, so one article has one row ("*"
-#: matches any characters).
+#: Query parameters that only track where a reader came from, or which
+#: visit this is (session ids): left out of every URL Sieve fetches and
+#: stores, so one article has one row ("*" matches any characters; case
+#: does not count).
 SIEVE_TRACKING_PARAMETERS = [
     "utm_*", "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_ga",
+    "phpsessid", "jsessionid", "sessionid", "sid",
 ]  # fmt: skip
 #: A URL or e-mail address for site owners, sent in the User-Agent.
 SIEVE_CONTACT = ""

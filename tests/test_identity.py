@@ -138,6 +138,18 @@ def test_pages_of_one_story_declaring_page_one_are_stored_apart(server, tmp_path
     }  # fmt: skip
 
 
+def test_page_at_a_url_another_page_took_as_canonical_takes_it_back(server, tmp_path):
+    db = tmp_path / "sieve.db"
+    crawl_urls(server, db, ["/long.html?page=2"])
+    [(page_two,)] = read_rows(db, "SELECT text FROM articles")
+    stderr = crawl_urls(server, db, ["/long.html"])
+    rows = {row["url"].removeprefix(server.base): row["text"] for row in read_rows(db, "SELECT url, text FROM articles")}
+    assert set(rows) == {"/long.html", "/long.html?page=2"}
+    assert rows["/long.html?page=2"] == page_two != rows["/long.html"]
+    assert stats(db)["sieve/identity/rows_moved"] == 1
+    assert "took back its URL" in stderr
+
+
 def test_amp_and_tracking_variants_of_one_story_are_one_row_with_every_url_recorded(server, tmp_path):
     db = tmp_path / "sieve.db"
     crawl_urls(server, db, ["/story.html?utm_source=rss", "/story.html", "/amp/story.html"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import without_tracking
+from crawler.urls import key_url, without_tracking
 
 TRACKING = ["utm_*", "fbclid", "gclid"]
 
@@ -25,3 +25,24 @@ TRACKING = ["utm_*", "fbclid", "gclid"]
 )
 def test_tracking_parameters_are_left_out_and_others_kept_in_order(url, clean):
     assert without_tracking(url, TRACKING) == clean
+
+
+SESSIONS = [*TRACKING, "phpsessid", "jsessionid", "sid"]
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://news.test:80/a", "http://news.test/a"),
+        ("https://news.test:443/a", "https://news.test/a"),
+        ("http://news.test:8080/a", "http://news.test:8080/a"),
+        ("http://news.test./a", "http://news.test/a"),
+        ("http://news.test.:80/a", "http://news.test/a"),
+        ("http://[::1]:80/a", "http://[::1]/a"),
+        ("http://[::1]:8080/a", "http://[::1]:8080/a"),
+        ("http://news.test/a;jsessionid=0AB12?page=2", "http://news.test/a?page=2"),
+        ("http://news.test/a?PHPSESSID=9f8e&id=2&sid=77", "http://news.test/a?id=2"),
+    ],
+)
+def test_one_page_has_one_key_whatever_its_port_trailing_dot_or_session(url, key):
+    assert key_url(url, SESSIONS) == key

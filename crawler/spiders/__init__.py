@@ -24,7 +24,7 @@ SEED = "sieve_seed"
 from crawler.items import Page, Skipped, Unchanged
 from crawler.listings import Entry
 from crawler.pages import NAMED_URL, page_from_response, skipped_from_failure
-from crawler.urls import is_web_url, without_tracking
+from crawler.urls import is_web_url, key_url
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -172,9 +172,8 @@ class WebSpider(SieveSpider):
         yield page_from_response(response, self.incremental, self.key_url(response.url), require_article=self.require_article)
 
     def key_url(self, url: str) -> str:
-        """``url`` without its tracking parameters: what pages are fetched
-        and stored under."""
-        return without_tracking(url, self.settings.getlist("SIEVE_TRACKING_PARAMETERS"))
+        """What pages are fetched and stored under (:func:`crawler.urls.key_url`)."""
+        return key_url(url, self.settings.getlist("SIEVE_TRACKING_PARAMETERS"))
 
     def page_request(self, url: str, meta: dict[str, Any] | None = None) -> Request:
         key = self.key_url(url)
