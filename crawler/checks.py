@@ -110,6 +110,7 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_EXTRACT_TIMEOUT": number(0, above=True),
     "SIEVE_FAVOR_PRECISION": boolean,
     "SIEVE_BOILERPLATE_PATTERNS": lambda value: None,  # checked whole by patterns_setting
+    "SIEVE_REPEATS_ENABLED": boolean,
     "SIEVE_REPEAT_THRESHOLD": FRACTION,
     "SIEVE_REPEAT_MIN_WORDS": whole(1),
     "SIEVE_REPEATS_ENABLED": boolean,

@@ -133,6 +133,9 @@ SIEVE_FAVOR_PRECISION = False
 #: On the command line: a JSON list, or one pattern per line.
 SIEVE_BOILERPLATE_PATTERNS: list[str] = []
 
+#: The repeat stage removes paragraphs an article prints again by accident
+#: (False: it removes nothing, and still signs paragraphs for dedup).
+SIEVE_REPEATS_ENABLED = True
 #: A paragraph is a repeat of an earlier one in the same article when the
 #: estimated Jaccard similarity of their shingles reaches this.
 SIEVE_REPEAT_THRESHOLD = 0.8

@@ -17,6 +17,11 @@ from tests.conftest import project_crawler
 A = "Riverton's city council approved a budget on Tuesday night after a four-hour meeting that ran past midnight."
 B = "Transit director Helen Park said the new routes would run every twenty minutes during the day and every forty in the evening."
 C = "Property taxes will rise by one and a half percent, less than the finance department proposed in January."
+#: Passages long enough (25 words and more) for a second copy to be an artefact.
+LA = A + " Two councillors voted against it, saying the plan leaned on a one-time transfer from the reserve fund."
+LB = B + " The first buses will start in September, and the city will add shelters at twelve of the new stops."
+LC = C + " The finance committee will look at fees for parking and for the use of sports fields again in the spring."
+QUESTION = "What will you miss most about the old harbour market?"
 
 
 def run(texts: list[str], **overrides) -> Article:
@@ -28,20 +33,20 @@ def kept(article: Article) -> list[str]:
     return [p.text for p in article.paragraphs]
 
 
-def test_repeated_paragraph_is_kept_once():
-    article = run([A, B, A, C])
-    assert kept(article) == [A, B, C]
+def test_long_paragraph_printed_twice_is_kept_once():
+    article = run([LA, LB, LA, LC])
+    assert kept(article) == [LA, LB, LC]
     assert [(r.position, r.reason, r.match_position) for r in article.removed] == [(2, "repeat", 0)]
 
 
 def test_repeat_differing_in_case_punctuation_and_spacing_is_removed():
-    variant = A.upper().replace(",", "").replace(" ", "  ").replace("-", " ")
-    assert kept(run([A, B, variant])) == [A, B]
+    variant = LA.upper().replace(",", "").replace(" ", "  ").replace("-", " ")
+    assert kept(run([LA, LB, variant])) == [LA, LB]
 
 
 def test_lightly_edited_repeat_is_removed():
-    edited = A.replace("Tuesday", "Tuesday evening")
-    assert kept(run([A, B, edited])) == [A, B]
+    edited = LA.replace("Tuesday", "Tuesday evening")
+    assert kept(run([LA, LB, edited])) == [LA, LB]
 
 
 def test_different_paragraphs_on_the_same_subject_are_kept():
@@ -49,25 +54,61 @@ def test_different_paragraphs_on_the_same_subject_are_kept():
     assert kept(run([A, other])) == [A, other]
 
 
-def test_short_paragraph_is_removed_only_as_an_exact_repeat():
-    assert kept(run(["Photo: AFP", A, "Photo: AFP"])) == ["Photo: AFP", A]
-    assert kept(run(["Read more here", A, "Read more there"])) == ["Read more here", A, "Read more there"]
+def test_run_of_short_paragraphs_printed_again_is_removed():
+    article = run([A, B, C, LA, A, B, C])
+    assert kept(article) == [A, B, C, LA]
+    assert [(r.position, r.match_position) for r in article.removed] == [(4, 0), (5, 1), (6, 2)]
 
 
-def test_threshold_setting_decides_what_counts_as_a_repeat():
-    edited = A.replace("four-hour meeting", "long meeting")
-    assert kept(run([A, edited], SIEVE_REPEAT_THRESHOLD=0.8)) == [A]
-    assert kept(run([A, edited], SIEVE_REPEAT_THRESHOLD=1.0)) == [A, edited]
+def test_question_asked_of_each_interviewee_is_kept():
+    answers = [LA, LB, LC, A, B]
+    texts = [text for answer in answers for text in (QUESTION, answer)]
+    assert kept(run(texts)) == texts
 
 
-def test_a_repeat_of_a_repeat_points_at_the_first_occurrence():
-    article = run([A, A, B, A])
-    assert [(r.position, r.match_position) for r in article.removed] == [(1, 0), (3, 0)]
+def test_short_line_printed_twice_between_other_paragraphs_is_kept():
+    texts = ["Portion Fix Containers: 2 green, 1 red", LA, "Portion Fix Containers: 2 green, 1 red", LB]
+    assert kept(run(texts)) == texts
+
+
+def test_passage_printed_three_times_is_the_articles_layout():
+    texts = [LA, LB, LA, LC, LA]
+    assert kept(run(texts)) == texts
+
+
+def test_threshold_setting_decides_what_counts_as_the_same_text():
+    edited = LA.replace("four-hour meeting", "long meeting")
+    assert kept(run([LA, edited], SIEVE_REPEAT_THRESHOLD=0.8)) == [LA]
+    assert kept(run([LA, edited], SIEVE_REPEAT_THRESHOLD=1.0)) == [LA, edited]
+
+
+def test_each_copy_of_a_run_points_at_its_own_first_occurrence():
+    article = run([LA, LB, LC, LA, LB])
+    assert [(r.position, r.match_position) for r in article.removed] == [(3, 0), (4, 1)]
+
+
+def test_stage_turned_off_removes_nothing_and_still_signs_every_paragraph():
+    article = run([LA, LB, LA], SIEVE_REPEATS_ENABLED=False)
+    assert kept(article) == [LA, LB, LA]
+    assert sorted(article.signatures) == sorted(article.paragraph_keys) == [0, 1, 2]
+    assert article.signature is not None
+
+
+def test_many_paragraph_document_loses_exactly_its_repeated_passage():
+    import random
+
+    rng = random.Random(7)
+    words = LA.split() + LB.split() + LC.split()
+    texts = [" ".join(rng.choice(words) for _ in range(12)) + f" {n}." for n in range(5000)]
+    texts += texts[100:103]  # a run of three printed again at the end
+    article = run(texts)
+    assert [(r.position, r.match_position) for r in article.removed] == [(5000, 100), (5001, 101), (5002, 102)]
+    assert len(article.signatures) == 5000
 
 
 # --- properties -------------------------------------------------------------
 
-POOL = [A, B, C, "Photo: AFP", "Read more", A.replace("Tuesday", "Monday"), B.lower()]
+POOL = [A, B, C, LA, LB, "Photo: AFP", "Read more", LA.replace("Tuesday", "Monday"), B.lower()]
 ARTICLES = st.lists(st.sampled_from(POOL), min_size=1, max_size=12)
 
 
@@ -83,14 +124,22 @@ def test_a_first_occurrence_is_never_removed(texts):
 
 @settings(max_examples=200, deadline=None)
 @given(ARTICLES)
-def test_output_is_a_subsequence_without_exact_repeats(texts):
+def test_output_is_a_subsequence_keeping_the_first_paragraph(texts):
     article = run(texts)
     positions = [p.position for p in article.paragraphs]
     assert positions == sorted(positions)
     assert all(texts[p.position] == p.text for p in article.paragraphs)
-    normalized = [normalize(t) for t in kept(article)]
-    assert len(normalized) == len(set(normalized))
     assert texts[0] == kept(article)[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(ARTICLES)
+def test_only_texts_printed_twice_are_removed(texts):
+    article = run(texts)
+    counts = {}
+    for text in texts:
+        counts[normalize(text)] = counts.get(normalize(text), 0) + 1
+    assert all(counts[normalize(r.text)] <= 2 for r in article.removed)
 
 
 def test_finder_is_deterministic():
