@@ -267,3 +267,23 @@ def test_canonical_on_another_site_does_not_become_the_key(site, tmp_path):
     db = tmp_path / "sieve.db"
     assert scrapy_crawl("urls", db=db, args={"path": str(tmp_path / "urls.txt")}, settings=FAST_WEB).returncode == 0
     assert [row["url"] for row in read_rows(db, "SELECT url FROM articles")] == [f"{site.base}{story.path}"]
+
+
+@pytest.mark.parametrize("mark", ["100000000000000000000", "99999999999999999999999999"])
+def test_cursor_file_holding_a_number_sqlite_cannot_hold_is_one_line_and_exit_2(exported, tmp_path, mark):
+    db, _ = exported
+    (tmp_path / "reader.cursor").write_text(f"{mark}\n")
+    result = export(db, "--cursor-file", str(tmp_path / "reader.cursor"))
+    assert result.returncode == 2
+    assert "not a change number" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--cursor-file", "--after"])
+def test_mark_beyond_the_last_change_says_the_database_is_another_one(exported, tmp_path, option):
+    db, _ = exported
+    (tmp_path / "reader.cursor").write_text("5000\n")
+    value = str(tmp_path / "reader.cursor") if option == "--cursor-file" else "5000"
+    result = export(db, option, value)
+    assert result.returncode == 2
+    assert "beyond the last change of this database" in result.stderr
+    assert result.stdout == ""

@@ -63,9 +63,14 @@ def read_cursor(path: str) -> int:
         return 0
     except OSError as exc:
         raise UsageError(f"--cursor-file {path}: cannot read it: {exc.strerror or exc}", print_help=False) from None
-    if not (text.isascii() and text.isdigit()):
+    if not is_change_number(text):
         raise UsageError(f"--cursor-file {path}: holds {text[:40]!r}, not a change number", print_help=False)
     return int(text)
+
+
+def is_change_number(text: str) -> bool:
+    """Ascii digits of a number SQLite can hold (``change_seq``)."""
+    return text.isascii() and text.isdigit() and int(text) <= MAX_RUN_ID
 
 
 def write_cursor(path: str, value: int) -> None:
@@ -146,7 +151,7 @@ class Command(ScrapyCommand):
         if opts.after is not None and opts.cursor_file:
             raise UsageError("give --after or --cursor-file, not both", print_help=False)
         if opts.after is not None:
-            if not (opts.after.isascii() and opts.after.isdigit()) or int(opts.after) > MAX_RUN_ID:
+            if not is_change_number(opts.after):
                 raise UsageError(f"--after takes a change number, not {opts.after!r}", print_help=False)
             after = int(opts.after)
         elif opts.cursor_file:
@@ -168,6 +173,16 @@ class Command(ScrapyCommand):
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         columns = ", ".join([*(f for f in FIELDS if f not in DERIVED), URLS_COLUMN])
         db = open_existing_database(self.settings)
+        if after:
+            last_change = int(db.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()[0])
+            if after > last_change:
+                given = f"--cursor-file {opts.cursor_file} holds" if opts.cursor_file else "--after is"
+                raise UsageError(
+                    f"{given} {after}, beyond the last change of this database ({last_change}): it is not the "
+                    "database that number came from (replaced, or restored from a backup); to read it all again, "
+                    "remove the cursor file or give --after 0",
+                    print_help=False,
+                )
         if opts.since_run:
             last_run = db.execute("SELECT max(id) FROM runs").fetchone()[0] or 0
             if int(opts.since_run) > last_run:
