@@ -15,6 +15,7 @@ refuses a database indexed under another one.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -55,7 +56,17 @@ class SchemeMismatch(DatabaseError):
 def open_index(database: Database, config: MinhashConfig) -> None:
     """Check that the database was indexed with ``config`` (an empty index
     takes it; one whose scheme differs in the article bands alone is
-    re-keyed), and index the articles stored before there was an index."""
+    re-keyed), and index the articles stored before there was an index.
+    Run as the stages are built: a database that cannot be written then
+    (locked by another program past the busy timeout) stops the crawl before
+    it starts, in one line."""
+    try:
+        _open_index(database, config)
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot use the database {database.path}: {exc}") from None
+
+
+def _open_index(database: Database, config: MinhashConfig) -> None:
     with database.transaction() as db:
         row = db.execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()
         if row is None or row[0] != config.scheme:

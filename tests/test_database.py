@@ -286,3 +286,22 @@ def test_version_9_database_gets_sortable_published_its_local_form_and_authors_a
         (None, None, '["A One", "B Two"]', 4),
     ]
     assert db.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()[0] == "6"
+
+
+def test_database_locked_by_another_program_at_the_start_is_one_line_and_exit_1(tmp_path):
+    import sqlite3
+
+    from tests.conftest import REPO, scrapy_crawl
+
+    db = tmp_path / "sieve.db"
+    assert scrapy_crawl("files", db=db, args={"path": str(REPO / "examples" / "articles")}).returncode == 0
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = scrapy_crawl("files", db=db, args={"path": str(REPO / "examples" / "articles")}, settings={"SIEVE_DB_BUSY_TIMEOUT": "0.2"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"scrapy crawl files: cannot use the database {db}: database is locked" in result.stderr
