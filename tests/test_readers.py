@@ -287,3 +287,23 @@ def test_mark_beyond_the_last_change_says_the_database_is_another_one(exported, 
     assert result.returncode == 2
     assert "beyond the last change of this database" in result.stderr
     assert result.stdout == ""
+
+
+def test_export_to_a_read_only_file_system_is_one_line_naming_the_option(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from scrapy.exceptions import UsageError
+
+    from crawler.commands import export
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    # As on a read-only mount: neither creating the partial file nor
+    # removing it (even when it does not exist) is allowed.
+    monkeypatch.setattr(Path, "open", read_only)
+    monkeypatch.setattr(os, "unlink", read_only)
+    with pytest.raises(UsageError, match=r"^-o .*out\.jsonl: cannot write it: Read-only file system$"):
+        with export.atomic_file(str(tmp_path / "out.jsonl"), "-o"):
+            pass

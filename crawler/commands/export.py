@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
@@ -114,7 +114,10 @@ def atomic_file(path: str, option: str) -> Iterator[TextIO]:
     except OSError as exc:
         raise UsageError(f"{option} {path}: cannot write it: {exc.strerror or exc}", print_help=False) from None
     finally:
-        partial.unlink(missing_ok=True)
+        # On a read-only file system unlink fails even for a file that was
+        # never made: the error above is the one to report.
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 class Command(ScrapyCommand):
