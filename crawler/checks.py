@@ -125,6 +125,7 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "SIEVE_MIN_ARTICLE_CHARS": whole(0),
     "SIEVE_MAX_LINK_DENSITY": number(0, maximum=1),
     "SIEVE_CHECK_OG_TYPE": boolean,
+    "SIEVE_FILES_FOLLOW_LINKS": boolean,
     "SIEVE_DB_BUSY_TIMEOUT": number(0),
     "SIEVE_INCREMENTAL": boolean,
     "SIEVE_PROGRESS_INTERVAL": number(0),

@@ -177,6 +177,9 @@ SIEVE_MAX_LINK_DENSITY = 0.5
 #: publication time or by prose with little link text (False: og:type is not
 #: read).
 SIEVE_CHECK_OG_TYPE = True
+#: files: follow symbolic links that lead out of the folder read (links
+#: inside it are followed either way; each file and folder is read once).
+SIEVE_FILES_FOLLOW_LINKS = False
 #: How long a write waits for another process's write transaction.
 SIEVE_DB_BUSY_TIMEOUT = 60.0
 

@@ -215,3 +215,106 @@ def test_database_is_sieve_db_in_the_working_directory_by_default(tmp_path, seed
     assert result.returncode == 0, result.stderr
     conn = sqlite3.connect(tmp_path / "repo" / "sieve.db")
     assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
+
+
+def build_linked_folder(base: Path) -> Path:
+    """A folder with links in every direction, and names that are not UTF-8."""
+    folder, outside = base / "in", base / "outside"
+    (folder / "real").mkdir(parents=True)
+    outside.mkdir()
+    (folder / "real" / "story.txt").write_text(ARTICLE)
+    (outside / "secret.txt").write_text(ARTICLE.replace("Riverton", "Elsewhere"))
+    (folder / "alias.txt").symlink_to(folder / "real" / "story.txt")
+    (folder / "also-real").symlink_to(folder / "real")
+    (folder / "real" / "round").symlink_to(folder)
+    (folder / "secret.txt").symlink_to(outside / "secret.txt")
+    (folder / "elsewhere").symlink_to(outside)
+    (folder / "gone.txt").symlink_to(base / "missing.txt")
+    latin1_folder = Path(os.fsdecode(bytes(folder / "caf")) + os.fsdecode(b"\xe9"))
+    latin1_folder.mkdir()
+    (latin1_folder / "menu.txt").write_text(ARTICLE.replace("budget", "menu"))
+    Path(os.fsdecode(bytes(folder / "odd.ht")) + os.fsdecode(b"\xe9ml")).write_text(HTML)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def linked_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("linked")
+    folder = build_linked_folder(base)
+    result = scrapy_crawl("files", db=base / "linked.db", args={"path": str(folder)})
+    return folder, base / "linked.db", result
+
+
+def skipped_reasons(db: Path) -> dict[str, str]:
+    return {Path(url).name: reason for url, reason in read_rows(db, "SELECT url, reason FROM skipped")}
+
+
+def test_link_out_of_the_folder_is_skipped_unread(linked_run):
+    folder, db, result = linked_run
+    assert result.returncode == 0, result.stderr
+    reasons = skipped_reasons(db)
+    assert reasons["secret.txt"] == reasons["elsewhere"] == "link-outside"
+    assert not read_rows(db, "SELECT url FROM fetches WHERE url LIKE '%/outside/%'")
+    assert not read_rows(db, "SELECT url FROM articles WHERE text LIKE '%Elsewhere%'")
+
+
+def test_link_round_in_a_loop_is_skipped(linked_run):
+    _, db, _ = linked_run
+    assert skipped_reasons(db)["round"] == "link-loop"
+
+
+def test_broken_link_is_skipped(linked_run):
+    _, db, _ = linked_run
+    assert skipped_reasons(db)["gone.txt"] == "broken-link"
+
+
+def test_file_reached_through_links_inside_the_folder_is_read_once(linked_run):
+    folder, db, _ = linked_run
+    stories = read_rows(db, "SELECT url FROM articles WHERE text LIKE '%Riverton%budget%'")
+    assert [row[0] for row in stories] == [(folder / "real" / "story.txt").as_uri()]
+
+
+def test_names_that_are_not_utf8_are_read_and_recorded(linked_run):
+    folder, db, result = linked_run
+    assert "UnicodeEncodeError" not in result.stderr
+    [menu] = read_rows(db, "SELECT url, source FROM articles WHERE text LIKE '%menu%'")
+    assert menu["url"] == folder.as_uri() + "/caf%E9/menu.txt"
+    assert menu["source"] == "caf\\xe9"
+    [odd] = read_rows(db, "SELECT reason, detail FROM skipped WHERE url LIKE '%/odd.ht%E9ml'")
+    assert (odd["reason"], odd["detail"]) == ("unsupported-type", ".ht\\xe9ml is not a text or HTML file")
+
+
+def test_links_out_are_read_with_follow_links(tmp_path, crawl, rows):
+    folder = build_linked_folder(tmp_path)
+    result = crawl("files", args={"path": str(folder)}, settings={"SIEVE_FILES_FOLLOW_LINKS": "True"})
+    assert result.returncode == 0, result.stderr
+    assert [row[0] for row in rows("SELECT url FROM articles WHERE text LIKE '%Elsewhere%'")] == [
+        (tmp_path / "outside" / "secret.txt").as_uri()
+    ]
+    assert {row[0] for row in rows("SELECT reason FROM skipped")} == {"link-loop", "broken-link", "unsupported-type"}
+
+
+def test_folder_that_cannot_be_listed_is_recorded_and_the_walk_goes_on(tmp_path, monkeypatch):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import Skipped
+    from crawler.spiders.files import FilesSpider
+
+    (tmp_path / "a-locked").mkdir()
+    (tmp_path / "b-open").mkdir()
+    (tmp_path / "b-open" / "story.txt").write_text(ARTICLE)
+    real_scandir = os.scandir
+
+    def scandir(path):
+        # Root may list any folder, whatever its mode: refuse as the kernel would.
+        if Path(path).name == "a-locked":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    spider = FilesSpider.from_crawler(get_crawler(FilesSpider), path=str(tmp_path))
+    found = list(spider.files())
+    assert found == [
+        Skipped((tmp_path / "a-locked").as_uri(), "unreadable-folder", "cannot list it: Permission denied"),
+        tmp_path / "b-open" / "story.txt",
+    ]

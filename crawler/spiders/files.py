@@ -52,6 +52,11 @@ class FilesSpider(SieveSpider):
     ``glob``
         Optional: only files whose name matches this pattern (``*.html``).
 
+    Symbolic links are followed inside the folder (each file read once);
+    one that leads out of it (unless ``SIEVE_FILES_FOLLOW_LINKS``), round in
+    a loop or to nothing, and a folder that cannot be listed, are skipped
+    with their reason.
+
     Files ending in ``.txt`` or ``.text`` are read as plain text, ``.html``,
     ``.htm`` and ``.xhtml`` as HTML, each also gzipped (``.gz``). Files of
     other types, and files larger than ``SIEVE_MAX_BYTES``, are recorded as
@@ -89,26 +94,78 @@ class FilesSpider(SieveSpider):
             crawler.signals.connect(spider.document_done, signal=signal)
         return spider
 
-    def files(self) -> Iterator[Path]:
+    def files(self) -> Iterator[Path | Skipped]:
+        """The files to read in order, and a Skipped for each entry that is
+        not read: a link out of the folder or round in a loop, a folder that
+        cannot be listed."""
         if not self.root.is_dir():
             yield self.root
             return
-        for folder, subfolders, names in os.walk(self.root):
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-            for name in sorted(names):
-                if not name.startswith(".") and (not self.glob or fnmatch.fnmatch(name, self.glob)):
-                    yield Path(folder, name)
+        real_root = self.root.resolve()
+        yield from self._walk(self.root, real_root, ancestors=(real_root,), walked={real_root}, read=set())
+
+    def _walk(
+        self, folder: Path, real_root: Path, ancestors: tuple[Path, ...], walked: set[Path], read: set[Path]
+    ) -> Iterator[Path | Skipped]:
+        """``folder``'s files, then its subfolders'; ``ancestors[-1]`` is
+        ``folder`` with every link resolved."""
+        # os.scandir rather than os.walk: os.walk drops a folder it cannot
+        # list without a word, and follows no link or every link.
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted((entry for entry in listing if not entry.name.startswith(".")), key=lambda e: e.name)
+        except OSError as exc:
+            yield Skipped(url_of(folder), "unreadable-folder", f"cannot list it: {exc.strerror or exc}")
+            return
+        subfolders = []
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            if not is_folder and self.glob and not fnmatch.fnmatch(entry.name, self.glob):
+                continue
+            real = path.resolve() if entry.is_symlink() else ancestors[-1] / entry.name
+            if entry.is_symlink():
+                if refusal := self._link_refusal(path, real, real_root, ancestors):
+                    yield refusal
+                    continue
+            if is_folder:
+                subfolders.append((path, real))
+            elif real not in read:  # a file reached again through a link is read once
+                read.add(real)
+                yield path
+        for path, real in subfolders:
+            if real in walked:  # a folder reached again through a link is read once
+                continue
+            walked.add(real)
+            yield from self._walk(path, real_root, (*ancestors, real), walked, read)
+
+    def _link_refusal(self, link: Path, target: Path, real_root: Path, ancestors: tuple[Path, ...]) -> Skipped | None:
+        url = url_of(link, resolve=False)
+        if not target.exists():
+            return Skipped(url, "broken-link", f"a link to {printable(target)}, which does not exist")
+        if target in ancestors:
+            return Skipped(url, "link-loop", f"a link to {printable(target)}, a folder it is in")
+        if not self.settings.getbool("SIEVE_FILES_FOLLOW_LINKS") and not target.is_relative_to(real_root):
+            return Skipped(
+                url, "link-outside", f"a link to {printable(target)}, outside the folder read (SIEVE_FILES_FOLLOW_LINKS)"
+            )
+        return None
 
     async def start(self) -> AsyncIterator[Any]:
         # A second walk costs little against reading the files, and gives the
         # progress line its total (crawler.progress).
         self.expected_documents = sum(1 for _ in self.files())
         resume_after = self.state.get(RESUME_AFTER)
-        skipping = resume_after is not None and any(url_of(path) == resume_after for path in self.files())
+        skipping = resume_after is not None and any(
+            (path.url if isinstance(path, Skipped) else url_of(path)) == resume_after for path in self.files()
+        )
         if skipping:
             logger.info("Resuming the job after %s", resume_after)
         for path in self.files():
-            url = url_of(path)
+            url = path.url if isinstance(path, Skipped) else url_of(path)
             if skipping:
                 skipping = url != resume_after
                 self.expected_documents -= 1
@@ -116,12 +173,14 @@ class FilesSpider(SieveSpider):
             await self.in_flight.wait_until(FILES_IN_FLIGHT - 1)
             self.in_flight.add()
             self.pending.append(url)
-            yield self.document(path, url)
+            yield path if isinstance(path, Skipped) else self.document(path, url)
 
     def document(self, path: Path, url: str) -> Page | Skipped | Unchanged:
         kind = kind_of(path)
         if kind is None:
-            return Skipped(url, "unsupported-type", f"{''.join(path.suffixes) or 'no extension'} is not a text or HTML file")
+            return Skipped(
+                url, "unsupported-type", f"{printable(''.join(path.suffixes)) or 'no extension'} is not a text or HTML file"
+            )
         try:
             stat = path.stat()
             if not S_ISREG(stat.st_mode):
@@ -137,7 +196,7 @@ class FilesSpider(SieveSpider):
             with path.open("rb") as file:
                 body = file.read(max_bytes + 1)  # it may have grown since stat()
         except OSError as exc:
-            return Skipped(url, "unreadable", str(exc))
+            return Skipped(url, "unreadable", printable(str(exc)))
         if len(body) > max_bytes:
             refusal = too_large(len(body), max_bytes)
             return Skipped(url, refusal.reason, refusal.detail)
@@ -145,7 +204,7 @@ class FilesSpider(SieveSpider):
         fetch = Fetch(etag=version, body_hash=body_hash(body))
         if unchanged := self.incremental.unchanged_body(url, fetch):
             return unchanged
-        return Page(url=url, body=body, kind=kind, source=path.parent.name, fetch=fetch)
+        return Page(url=url, body=body, kind=kind, source=printable(path.parent.name), fetch=fetch)
 
     def document_done(self, *args: Any, **kwargs: Any) -> None:
         if self.pending:
@@ -156,6 +215,16 @@ class FilesSpider(SieveSpider):
             self.state.pop(RESUME_AFTER, None)
 
 
-def url_of(path: Path) -> str:
-    """The file's URL, as Scrapy would have made it (and as earlier runs stored it)."""
-    return safe_url_string(path.resolve().as_uri(), "utf-8")
+def url_of(path: Path, resolve: bool = True) -> str:
+    """The file's URL, as Scrapy would have made it (and as earlier runs
+    stored it); a name that is not UTF-8 is kept as its bytes, %-escaped.
+    ``resolve=False``: the URL of a link itself, not of what it points to."""
+    path = path.resolve() if resolve else Path(os.path.realpath(path.parent), path.name)
+    return safe_url_string(path.as_uri(), "utf-8")
+
+
+def printable(name: str) -> str:
+    """A file name as text that can be stored and logged: the file system
+    may hold names that are not UTF-8 (Python keeps such bytes as lone
+    surrogates, which SQLite refuses)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
