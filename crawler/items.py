@@ -43,7 +43,7 @@ class ArchiveRecord:
     record_id: str | None
 
 
-@dataclass
+@dataclass(repr=False)
 class Page:
     url: str
     body: bytes
@@ -62,6 +62,10 @@ class Page:
     #: URL as a list or link named it, when tracking parameters were left out.
     requested_urls: list[str] = field(default_factory=list)
     archive_record: ArchiveRecord | None = None
+
+    def __repr__(self) -> str:
+        # Scrapy logs an item that fails with its repr: not the whole body.
+        return f"Page(url={self.url!r}, kind={self.kind!r}, body=<{len(self.body)} bytes>)"
 
 
 @dataclass
@@ -150,7 +154,7 @@ class Link:
     similarity: float
 
 
-@dataclass
+@dataclass(repr=False)
 class Article:
     url: str
     kind: str
@@ -201,6 +205,13 @@ class Article:
     requested_urls: list[str] = field(default_factory=list)
     archive_record: ArchiveRecord | None = None
     _hashed: tuple[str, str] | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        # As Page's: a failing article is logged by its URL, not its text.
+        return (
+            f"Article(url={self.url!r}, kind={self.kind!r}, paragraphs=<{len(self.paragraphs)}>, "
+            f"removed=<{len(self.removed)}>)"
+        )
 
     @property
     def text(self) -> str:

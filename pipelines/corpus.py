@@ -47,6 +47,11 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
+def _chunks(keys: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
 class SchemeMismatch(DatabaseError):
     """The settings make signatures that the stored index cannot be compared with."""
 
@@ -87,6 +92,10 @@ class CorpusIndex:
     def __init__(self, db: sqlite_utils.Database, config: MinhashConfig):
         self.db = db
         self.config = config
+        # An article's paragraph keys grow with its length; SQLite's limit
+        # on the ``?`` of one statement does not (32,766 by default, one
+        # kept for the article excluded).
+        self.keys_per_lookup = db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 1
 
     # --- lookups ------------------------------------------------------------
 
@@ -115,28 +124,32 @@ class CorpusIndex:
     ) -> list[tuple[int, int, int, str, int | None]]:
         """``(key, article_id, position, text, duplicate_of)`` for every stored
         paragraph sharing one of ``keys``."""
-        if not keys:
-            return []
-        return self.db.execute(
-            f"""SELECT b.key, b.article_id, b.position, p.text, a.duplicate_of
-                FROM paragraph_bands b
-                JOIN paragraphs p ON p.article_id = b.article_id AND p.position = b.position
-                JOIN articles a ON a.id = b.article_id
-                WHERE b.key IN ({_marks(keys)}) AND b.article_id IS NOT ?""",
-            [*keys, exclude],
-        ).fetchall()
+        return [
+            row
+            for chunk in _chunks(keys, self.keys_per_lookup)
+            for row in self.db.execute(
+                f"""SELECT b.key, b.article_id, b.position, p.text, a.duplicate_of
+                    FROM paragraph_bands b
+                    JOIN paragraphs p ON p.article_id = b.article_id AND p.position = b.position
+                    JOIN articles a ON a.id = b.article_id
+                    WHERE b.key IN ({_marks(chunk)}) AND b.article_id IS NOT ?""",
+                [*chunk, exclude],
+            )
+        ]
 
     def known_boilerplate(self, keys: Sequence[int]) -> list[tuple[int, int, str, int, int]]:
         """``(key, id, text, first_article_id, first_position)`` of recorded
         site boilerplate sharing a key."""
-        if not keys:
-            return []
-        return self.db.execute(
-            f"""SELECT b.key, s.id, s.text, s.first_article_id, s.first_position FROM boilerplate_bands b
-                JOIN site_boilerplate s ON s.id = b.boilerplate_id
-                WHERE b.key IN ({_marks(keys)})""",
-            list(keys),
-        ).fetchall()
+        return [
+            row
+            for chunk in _chunks(keys, self.keys_per_lookup)
+            for row in self.db.execute(
+                f"""SELECT b.key, s.id, s.text, s.first_article_id, s.first_position FROM boilerplate_bands b
+                    JOIN site_boilerplate s ON s.id = b.boilerplate_id
+                    WHERE b.key IN ({_marks(chunk)})""",
+                list(chunk),
+            )
+        ]
 
     def paragraphs_of(self, article_id: int) -> list[tuple[int, str]]:
         return self.db.execute(

@@ -52,18 +52,38 @@ def worker_main(conn: Connection, stages: list[DocumentStage]) -> None:
         if item is None:
             return
         try:
-            for stage in stages:
-                item = timed_call(stage_cpu_key(stage), stage.process_item, item, stats)
-            outcome = ("item", item, stats.take())
-        except Exception as exc:
-            if is_drop_item(exc):
-                outcome = ("drop", str(exc), stats.take())
-            else:
-                outcome = ("error", traceback.format_exc(), stats.take())
-        try:
-            conn.send(outcome)
+            conn.send((*apply_stages(stages, item, stats), stats.take()))
         except OSError:
             return  # the crawl's process is gone
+
+
+def apply_stages(stages: list[DocumentStage], item: Any, stats: Any) -> tuple[str, Any]:
+    """The stages applied to ``item``, as ``(kind, value)``: ``("item",
+    result)``, ``("drop", reason)``, or ``("stage-error", (Skipped,
+    traceback))`` when a stage raised: the document is then recorded as
+    skipped, and the traceback, bounded, is for the log."""
+    document = item
+    try:
+        for stage in stages:
+            item = timed_call(stage_cpu_key(stage), stage.process_item, item, stats)
+        return "item", item
+    except Exception as exc:
+        if is_drop_item(exc):
+            return "drop", str(exc)
+        from crawler.items import Skipped  # the pages the workers get import it anyway
+
+        summary = bounded(f"{type(exc).__name__}: {exc}", MAX_DETAIL)
+        skipped = Skipped(document.url, "stage-error", summary, getattr(document, "fetch", None))
+        return "stage-error", (skipped, "\n".join(bounded(line, MAX_DETAIL) for line in traceback.format_exc().splitlines()))
+
+
+#: The most characters of an error kept in a skipped row's detail, and of
+#: each line of a traceback logged: an exception may carry a whole document.
+MAX_DETAIL = 500
+
+
+def bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 def stage_cpu_key(stage: Any) -> str:

@@ -10,7 +10,9 @@ without workers.
 
 A worker that crashes, or takes longer than ``SIEVE_EXTRACT_TIMEOUT`` on a
 page, is replaced; that page is recorded as skipped (``worker-crashed``,
-``extraction-timeout``) and the others go on.
+``extraction-timeout``) and the others go on. A stage that raises on a page,
+in a worker or here, has the page recorded as skipped (``stage-error``) and
+fails the run.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.items import Page, Skipped
-from pipelines.worker_process import stage_cpu_key, timed_call, worker_main
+from pipelines.worker_process import apply_stages, stage_cpu_key, timed_call, worker_main
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -361,10 +363,14 @@ def worker_count(settings: BaseSettings) -> int:
 
 
 class ParallelItemProcessor:
-    def __init__(self, crawler: Crawler, manager: ItemPipelineManager, pool: WorkerPool | None):
+    def __init__(
+        self, crawler: Crawler, manager: ItemPipelineManager, pool: WorkerPool | None, leading: list[DocumentStage]
+    ):
         self.crawler = crawler
         self.manager = manager
         self.pool = pool
+        #: The document stages, run here when there are no workers.
+        self.leading = leading
         self.sequencer = Sequencer()
 
     @classmethod
@@ -382,14 +388,15 @@ class ParallelItemProcessor:
             leading += 1
         workers = worker_count(crawler.settings)
         pool = None
+        document_stages = [stage for _, stage in stages[:leading]]
         if workers and leading:
-            pool = WorkerPool(workers, [stage for _, stage in stages[:leading]], crawler.settings.getfloat("SIEVE_EXTRACT_TIMEOUT"))
+            pool = WorkerPool(workers, document_stages, crawler.settings.getfloat("SIEVE_EXTRACT_TIMEOUT"))
             logger.info("Stages in %d worker processes: %s", workers, ", ".join(path for path, _ in stages[:leading]))
             start_fork_server(crawler.settings)
-            stages = stages[leading:]
-        manager = ItemPipelineManager(*(timed(stage, crawler.stats) for _, stage in stages), crawler=crawler)
-        logger.info("Stages in this process: %s", ", ".join(path for path, _ in stages))
-        return cls(crawler, manager, pool)
+            document_stages = []
+        logger.info("Stages in this process: %s", ", ".join(path for path, _ in stages[0 if pool is None else leading :]))
+        manager = ItemPipelineManager(*(timed(stage, crawler.stats) for _, stage in stages[leading:]), crawler=crawler)
+        return cls(crawler, manager, pool, document_stages)
 
     async def open_spider_async(self) -> None:
         if self.pool is not None:
@@ -414,12 +421,18 @@ class ParallelItemProcessor:
                 for key, count in stats.items():
                     self.crawler.stats.inc_value(key, count)
             else:
-                kind, value = "item", item
+                kind, value = apply_stages(self.leading, item, self.crawler.stats)
             await self.sequencer.turn(ticket)
             if kind == "drop":
                 raise DropItem(value)
             if kind == "error":
                 raise RuntimeError(f"a document stage failed in a worker process:\n{value}")
+            if kind == "stage-error":
+                # A bug, and the run fails (crawler.runs), but the document
+                # is recorded and the others go on.
+                value, trace = value
+                logger.error("%s: a document stage failed; skipped as stage-error:\n%s", value.url, trace)
+                self.crawler.stats.inc_value("sieve/errors/pipeline")
             return await self.manager.process_item_async(value)
         finally:
             self.sequencer.done(ticket)

@@ -25,6 +25,8 @@ class FaultInjector(DocumentStage):
                 time.sleep(3600)
             if b"RAISE-IN-THE-STAGE" in item.body:
                 raise RuntimeError("this stage fails on purpose")
+            if b"RAISE-WITH-THE-BODY" in item.body:
+                raise ValueError(f"cannot use {item.body.decode()}")
         return item
 
 

@@ -98,3 +98,24 @@ def test_index_with_the_old_article_bands_is_rekeyed_from_its_signatures(fresh_d
     index = CorpusIndex(fresh_db.open(), EIGHT)
     keys = EIGHT.article_keys(EIGHT.article_signature(LIBRARY))
     assert [row[0] for row in index.similar_articles(keys, exclude=None)] == [library]
+
+
+def test_lookup_with_more_keys_than_sqlite_takes_in_one_statement_finds_every_match(fresh_db):
+    import sqlite3
+
+    open_index(fresh_db, EIGHT)
+    library = store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
+    db = fresh_db.open()
+    keyed = [(position, text, EIGHT.paragraph_keys(text, "gazette")) for position, text in enumerate(LIBRARY)]
+    with fresh_db.transaction():
+        CorpusIndex(db, EIGHT).index_article(library, EIGHT.article_signature(LIBRARY), keyed, replace=False)
+    # A long article's keys, most matching nothing; its own come last.
+    keys = [*range(1, 500), *(key for _, _, paragraph_keys in keyed for key in paragraph_keys)]
+    expected = sorted(CorpusIndex(db, EIGHT).paragraph_candidates(keys, exclude=None))
+
+    db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
+
+    found = sorted(CorpusIndex(db, EIGHT).paragraph_candidates(keys, exclude=None))
+    assert found == expected
+    assert {(article, position) for _, article, position, _, _ in found} == {(library, p) for p in range(len(LIBRARY))}
+    assert CorpusIndex(db, EIGHT).known_boilerplate(keys) == []

@@ -115,3 +115,31 @@ def test_workers_that_cannot_start_fail_the_run(tmp_path, db_path, faulty_pipeli
     assert result.returncode == 1
     assert "worker processes in a row died before finishing a page" in result.stderr
     assert read_rows(db_path, "SELECT status FROM runs")[0]["status"] == "failed"
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_document_a_stage_fails_on_is_skipped_as_stage_error_and_the_run_fails(tmp_path, db_path, faulty_pipelines, workers):
+    write_articles(tmp_path / "in", 3)
+    (tmp_path / "in" / "raise.txt").write_text(STORY + "RAISE-IN-THE-STAGE\n")
+    result = scrapy_crawl(
+        "files", db=db_path, args={"path": str(tmp_path / "in")}, settings={"ITEM_PIPELINES": faulty_pipelines, "SIEVE_WORKERS": workers}
+    )
+    assert result.returncode == 1
+    assert len(read_rows(db_path, "SELECT id FROM articles")) == 3
+    [skipped] = read_rows(db_path, "SELECT url, reason, detail FROM skipped")
+    assert (Path(skipped["url"]).name, skipped["reason"]) == ("raise.txt", "stage-error")
+    assert skipped["detail"] == "RuntimeError: this stage fails on purpose"
+    assert read_rows(db_path, "SELECT status FROM runs")[0]["status"] == "failed"
+
+
+def test_error_that_carries_the_whole_document_is_logged_and_recorded_bounded(tmp_path, db_path, faulty_pipelines):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "huge.txt").write_text(STORY + "RAISE-WITH-THE-BODY\n" + "All work and no play. " * 50_000)
+    result = scrapy_crawl(
+        "files", db=db_path, args={"path": str(tmp_path / "in")}, settings={"ITEM_PIPELINES": faulty_pipelines, "SIEVE_WORKERS": "0"}
+    )
+    assert result.returncode == 1
+    [skipped] = read_rows(db_path, "SELECT reason, detail FROM skipped")
+    assert skipped["reason"] == "stage-error" and skipped["detail"].startswith("ValueError: cannot use")
+    assert len(skipped["detail"]) < 600
+    assert result.stderr.count("All work and no play.") < 100
