@@ -6,7 +6,9 @@ one writer (``scrapy crawl stream``) dedups and stores them.
   schema version (never pickle: a Redis server is not a trusted source of
   code). An article travels with what the writer needs from the document
   stages: its kept paragraphs, the removals so far, MinHash signatures
-  (raw ``uint32`` bytes, base64) and LSH keys.
+  (raw ``uint32`` bytes, base64) and LSH keys. :func:`decode` checks every
+  field (:data:`SCHEMAS`) and raises :class:`UnreadableEntry`, naming the
+  field, for an entry the writer could not store.
 - :class:`FetchMirror`: the writer's copy of ``fetches`` in Redis (one hash
   field per URL), from which crawlers make conditional requests and find
   unchanged bodies, as a single-machine crawl does from the database.
@@ -20,13 +22,19 @@ known to be applied (see :mod:`crawler.spiders.stream`).
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import json
+from array import array
+from collections.abc import Callable
+from functools import cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from crawler.database import PreviousFetch
 from crawler.errors import SieveError
 from crawler.items import ArchiveRecord, Article, Fetch, Paragraph, Removal, Skipped, Unchanged
+from crawler.urls import is_web_url
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,7 +49,8 @@ SCHEMA_VERSION = 1
 
 
 class UnreadableEntry(SieveError):
-    """A stream entry this version of Sieve cannot read."""
+    """A stream entry this version of Sieve cannot read; the message is the
+    reason, naming the field (``url: expected a string, got int``)."""
 
 
 def _fetch(fetch: Fetch | None) -> list[str | None] | None:
@@ -51,13 +60,6 @@ def _fetch(fetch: Fetch | None) -> list[str | None] | None:
 def _signature(signature: np.ndarray | None) -> str | None:
     # MinHash signatures are uint32 arrays (pipelines.fingerprints).
     return None if signature is None else base64.b64encode(signature.tobytes()).decode("ascii")
-
-
-def _unsignature(data: str | None) -> np.ndarray | None:
-    # numpy is imported here: the crawl's start-up (scrapy list) does without it.
-    import numpy as np
-
-    return None if data is None else np.frombuffer(base64.b64decode(data), dtype=np.uint32)
 
 
 def encode(item: Article | Skipped | Unchanged) -> bytes:
@@ -84,39 +86,286 @@ def encode(item: Article | Skipped | Unchanged) -> bytes:
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-ARTICLE_FIELDS = (
-    "url", "kind", "source", "canonical_url", "title", "author", "published", "language", "sitename", "fetched_url",
-)  # fmt: skip
-#: Fields added since schema version 1 began: an entry written before them
-#: lacks them, and its article takes their defaults.
-LATER_ARTICLE_FIELDS = ("published_local", "authors", "description", "image", "section", "tags", "requested_urls")
+# Reading an entry. The writer applies whatever decode() returns, so every
+# field is checked here: a value of the wrong type would otherwise fail the
+# SQLite write of its whole batch, then every later writer's on the same
+# entry, and the stream would never drain. Each field has a converter that
+# returns the value as the items hold it or raises _Wrong: small closures
+# over type() checks, because decode() runs for every document the writer
+# applies.
+
+
+class _Wrong(Exception):
+    """What is wrong with a value, and where in the field it is (``[3].text``)."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+        self.where = ""
+
+    def at(self, place: str) -> _Wrong:
+        self.where = place + self.where
+        return self
+
+
+Convert = Callable[[Any], Any]
+
+_JSON_NAMES = {str: "string", int: "int", float: "float", bool: "bool", list: "list", dict: "object", type(None): "null"}
+#: SQLite's INTEGER: a larger int fails the write.
+_SQLITE_INTS = range(-(1 << 63), 1 << 63)
+
+
+def _expected(what: str, value: Any) -> _Wrong:
+    got = f"a list of {len(value)}" if type(value) is list else _JSON_NAMES.get(type(value), type(value).__name__)
+    return _Wrong(f"expected {what}, got {got}")
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise _expected("a string", value)
+    # A JSON escape can hold half a surrogate pair, which is not UTF-8 and
+    # cannot be stored; isascii() is free, the encoding only for other text.
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Wrong("not UTF-8 text (a lone surrogate)") from None
+    return value
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:  # JSON's true and false are ints to Python
+        raise _expected("an int", value)
+    if value not in _SQLITE_INTS:
+        raise _Wrong(f"{value} is out of SQLite's integer range")
+    return value
+
+
+def _null(value: Any) -> None:
+    if value is not None:
+        raise _expected("null", value)
+
+
+def _or_null(convert: Convert) -> Convert:
+    def convert_or_null(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return convert_or_null
+
+
+_opt_str = _or_null(_str)
+
+
+def _shown(url: str) -> str:
+    return repr(url if len(url) <= 60 else url[:60] + "...")
+
+
+def _document_url(value: Any) -> str:
+    """What a document is stored under: what the spiders fetch (an http(s)
+    URL, :func:`crawler.urls.is_web_url`) or a local file as the files spider
+    names it (``Path.as_uri()``: ``file:///...``)."""
+    url = _str(value)
+    if not (is_web_url(url) or url.startswith("file:///")):
+        raise _Wrong(f"{_shown(url)} is not an http, https or file URL")
+    return url
+
+
+def _web_url(value: Any) -> str:
+    url = _str(value)
+    if not is_web_url(url):
+        raise _Wrong(f"{_shown(url)} is not an http or https URL")
+    return url
+
+
+def _list_of(convert: Convert) -> Convert:
+    def convert_list(value: Any) -> list[Any]:
+        if type(value) is not list:
+            raise _expected("a list", value)
+        converted: list[Any] = []
+        try:
+            for item in value:
+                converted.append(convert(item))
+        except _Wrong as wrong:
+            raise wrong.at(f"[{len(converted)}]") from None  # the first not converted
+        return converted
+
+    return convert_list
+
+
+def _ints(value: Any) -> list[int]:
+    """A list of ints (LSH keys, some ten a paragraph), checked in one pass
+    of C; the slow pass only finds which one is wrong."""
+    if type(value) is not list:
+        raise _expected("a list", value)
+    try:
+        array("q", value)
+    except (TypeError, OverflowError):
+        return _list_of(_int)(value)  # raises _Wrong, naming the key
+    return value
+
+
+def _row(*columns: tuple[str, Convert], make: Callable[..., Any], required: int | None = None) -> Convert:
+    """A JSON list of ``columns``, as ``make(*values)``; an entry may lack the
+    columns after the first ``required`` (added since version 1 began)."""
+    names = [name for name, _ in columns]
+    converters = [convert for _, convert in columns]
+    most = len(columns)
+    least = most if required is None else required
+    shape = f"a list of {most}" if least == most else f"a list of {least} to {most}"
+
+    def convert_row(value: Any) -> Any:
+        if type(value) is not list or not least <= len(value) <= most:
+            raise _expected(shape, value)
+        converted: list[Any] = []
+        try:
+            for convert, item in zip(converters, value):
+                converted.append(convert(item))
+        except _Wrong as wrong:
+            raise wrong.at(f".{names[len(converted)]}") from None
+        return make(*converted)
+
+    return convert_row
+
+
+def _by_position(convert: Convert) -> Convert:
+    """A JSON object keyed by paragraph position, as a dict keyed by int."""
+
+    def convert_object(value: Any) -> dict[int, Any]:
+        if type(value) is not dict:
+            raise _expected("an object", value)
+        converted = {}
+        for key, item in value.items():
+            if not (key.isascii() and key.isdigit()):
+                raise _Wrong(f"key {_shown(key)} is not a paragraph position")
+            try:
+                converted[int(key)] = convert(item)
+            except _Wrong as wrong:
+                raise wrong.at(f"[{key}]") from None
+        return converted
+
+    return convert_object
+
+
+@cache
+def _signature_length() -> int:
+    # Imported when first needed: the crawl's start-up (scrapy list) does without numpy.
+    from pipelines.fingerprints import MinhashConfig
+
+    return MinhashConfig.num_perm
+
+
+def _minhash(value: Any) -> np.ndarray:
+    import numpy as np
+
+    if type(value) is not str:
+        raise _expected("a string", value)
+    try:
+        data = binascii.a2b_base64(value, strict_mode=True)
+    except ValueError:  # binascii.Error, or a character that is not ASCII
+        raise _Wrong("not base64") from None
+    if len(data) != 4 * _signature_length():
+        raise _Wrong(f"{len(data)} bytes, not {_signature_length()} uint32 values")
+    return np.frombuffer(data, dtype=np.uint32)
+
+
+def _article(**fields: Any) -> Article:
+    paragraphs, keys = fields["paragraphs"], fields["paragraph_keys"]
+    # The database keys an article's paragraphs by position...
+    for before, after in pairwise(paragraphs):
+        if after.position <= before.position:
+            raise UnreadableEntry(f"paragraphs: position {after.position} after {before.position}")
+    # ...and dedup looks up each one's LSH keys (it makes them all when there are none).
+    if keys and (missing := next((p.position for p in paragraphs if p.position not in keys), None)) is not None:
+        raise UnreadableEntry(f"paragraph_keys: none for paragraph {missing}")
+    return Article(**fields)
+
+
+# fetched_at, its fourth column, was added since version 1 began.
+_FETCH = _or_null(
+    _row(("etag", _opt_str), ("last_modified", _opt_str), ("body_hash", _opt_str), ("fetched_at", _opt_str), make=Fetch, required=3)
+)
+_URLS = _list_of(_document_url)
+_STRS = _list_of(_str)
+
+#: An article's attributes that its entry carries as they are...
+ARTICLE_FIELDS: dict[str, Convert] = {
+    "url": _document_url, "kind": _str, "source": _str, "canonical_url": _or_null(_web_url), "title": _opt_str,
+    "author": _opt_str, "published": _opt_str, "language": _opt_str, "sitename": _opt_str,
+    "fetched_url": _or_null(_document_url),
+}  # fmt: skip
+#: ...and those added since schema version 1 began: an entry written before
+#: them lacks them, and its article takes their defaults.
+LATER_ARTICLE_FIELDS: dict[str, Convert] = {
+    "published_local": _opt_str, "authors": _STRS, "description": _opt_str, "image": _opt_str, "section": _opt_str,
+    "tags": _STRS, "requested_urls": _URLS,
+}  # fmt: skip
+
+#: Each document type: what makes it, its fields, and those an entry may lack.
+SCHEMAS: dict[str, tuple[Callable[..., Any], dict[str, Convert], dict[str, Convert]]] = {
+    # What a skip records is the URL the spider refused, as it read it
+    # (bad-url, a WARC record of a dns: target): any string.
+    "skipped": (Skipped, {"url": _str, "reason": _str, "detail": _str, "fetch": _FETCH}, {}),
+    "unchanged": (
+        Unchanged,
+        {"url": _document_url, "why": _str, "fetch": _FETCH, "fetched_url": _or_null(_document_url)},
+        {"requested_urls": _URLS},
+    ),
+    "article": (
+        _article,
+        {
+            **ARTICLE_FIELDS,
+            "paragraphs": _list_of(_row(("position", _int), ("text", _str), make=Paragraph)),
+            "removed": _list_of(
+                _row(
+                    ("position", _int), ("text", _str), ("reason", _str), ("match_position", _or_null(_int)),
+                    # An article id: only the writer's dedup sets one, from its own
+                    # database; one from elsewhere would fail the foreign key.
+                    ("match_article", _null),
+                    make=Removal,
+                )  # fmt: skip
+            ),
+            "signatures": _by_position(_minhash),
+            "signature": _or_null(_minhash),
+            "paragraph_keys": _by_position(_ints),
+            "fetch": _FETCH,
+        },
+        {
+            **LATER_ARTICLE_FIELDS,
+            "archive_record": _or_null(_row(("file", _str), ("offset", _int), ("record_id", _opt_str), make=ArchiveRecord)),
+        },
+    ),
+}
 
 
 def decode(data: bytes) -> Article | Skipped | Unchanged:
+    """The document of a stream entry; :class:`UnreadableEntry`, with the
+    reason, if the entry does not hold one as :func:`encode` writes it."""
     try:
         entry = json.loads(data)
-        if entry.get("v") != SCHEMA_VERSION:
-            raise UnreadableEntry(f"schema version {entry.get('v')!r}; this Sieve reads version {SCHEMA_VERSION}")
-        fetch = Fetch(*entry["fetch"]) if entry["fetch"] is not None else None
-        if entry["type"] == "skipped":
-            return Skipped(entry["url"], entry["reason"], entry["detail"], fetch)
-        if entry["type"] == "unchanged":
-            return Unchanged(entry["url"], entry["why"], fetch, entry["fetched_url"], entry.get("requested_urls", []))
-        if entry["type"] != "article":
-            raise UnreadableEntry(f"unknown document type {entry['type']!r}")
-        return Article(
-            **{name: entry[name] for name in ARTICLE_FIELDS},
-            **{name: entry[name] for name in LATER_ARTICLE_FIELDS if name in entry},
-            paragraphs=[Paragraph(position, text) for position, text in entry["paragraphs"]],
-            removed=[Removal(*removal) for removal in entry["removed"]],
-            signatures={int(k): _unsignature(v) for k, v in entry["signatures"].items()},
-            signature=_unsignature(entry["signature"]),
-            paragraph_keys={int(k): v for k, v in entry["paragraph_keys"].items()},
-            fetch=fetch,
-            archive_record=ArchiveRecord(*record) if (record := entry.get("archive_record")) else None,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UnreadableEntry(f"not a Sieve document: {exc!r}") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's stack
+        raise UnreadableEntry(f"not JSON: {exc}") from None
+    if type(entry) is not dict:
+        raise UnreadableEntry(f"not a Sieve document: {_expected('a JSON object', entry).problem}")
+    version = entry.get("v")
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise UnreadableEntry(f"schema version {repr(version)[:20]}; this Sieve reads version {SCHEMA_VERSION}")
+    kind = entry.get("type")
+    if type(kind) is not str or kind not in SCHEMAS:
+        raise UnreadableEntry(f"type: {repr(kind)[:60]} is not one of {', '.join(SCHEMAS)}")
+    make, required, later = SCHEMAS[kind]
+    fields: dict[str, Any] = {}
+    name = ""
+    try:
+        for name, convert in required.items():
+            if name not in entry:
+                raise UnreadableEntry(f"{name}: missing")
+            fields[name] = convert(entry[name])
+        for name, convert in later.items():
+            if name in entry:
+                fields[name] = convert(entry[name])
+    except _Wrong as wrong:
+        raise UnreadableEntry(f"{name}{wrong.where}: {wrong.problem}") from None
+    return make(**fields)
 
 
 def entry_id(value: bytes | str) -> tuple[int, int]:

@@ -390,3 +390,39 @@ def test_files_crawler_sends_what_it_reads_to_the_writer_as_one_crawl_stores_it(
     assert not UNUSED_DB.exists()
     assert contents(tmp_path / "cluster.db") == contents(tmp_path / "alone.db")
     assert len(contents(tmp_path / "cluster.db")["articles"]) == 5
+
+
+def test_poisoned_entry_is_set_aside_with_its_reason_and_the_rest_of_its_batch_is_stored(valkey, tmp_path, stages):
+    import redis
+
+    from crawler.items import Page, Skipped
+    from crawler.spiders.stream import UNREADABLE_KEY
+    from crawler.stream import GROUP, STREAM_KEY, encode
+
+    body = (REPO / "examples" / "articles" / "000_257973ebbd4cd4c4.txt").read_bytes()
+    article = stages(Page("file:///articles/000_257973ebbd4cd4c4.txt", body, "text", source="articles"))
+    poisoned = json.loads(encode(article))
+    poisoned["url"] = 12345  # issue 23: it passed decode() and failed the SQLite write of its batch
+    documents = [
+        encode(Skipped("https://example.org/gone", "http-404", "the server answered 404")),
+        json.dumps(poisoned).encode(),
+        encode(article),
+        encode(Skipped("https://example.org/private", "http-403", "the server answered 403")),
+    ]
+    client = redis.Redis.from_url(valkey)
+    ids = [client.xadd(STREAM_KEY, {b"doc": doc}) for doc in documents]
+    db = tmp_path / "cluster.db"
+
+    writer = write(valkey, db)  # one batch: SIEVE_STORE_BATCH is larger than four
+    assert writer.returncode == 1, writer.stderr[-3000:]  # sieve/stream/unreadable fails the run
+    assert "cannot be read (url: expected a string, got int)" in writer.stderr
+    assert read_rows(db, "SELECT url FROM articles")[0][0] == article.url
+    assert sorted(r[0] for r in read_rows(db, "SELECT url FROM skipped")) == ["https://example.org/gone", "https://example.org/private"]
+    [(_, kept)] = client.xrange(UNREADABLE_KEY)
+    assert kept == {b"id": ids[1], b"reason": b"url: expected a string, got int", b"doc": documents[1]}
+    assert client.xlen(STREAM_KEY) == 0 and client.xpending(STREAM_KEY, GROUP)["pending"] == 0
+
+    again = write(valkey, db)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "sieve/stream/applied" not in again.stderr and "cannot be read" not in again.stderr
+    assert client.xlen(UNREADABLE_KEY) == 1

@@ -73,7 +73,9 @@ class StreamSpider(SieveSpider):
     together with the id of its last entry; only then are its entries
     acknowledged and deleted from the stream. On start, the writer claims
     what a writer that died left pending; entries at or below the committed
-    id were applied already and are only acknowledged.
+    id were applied already and are only acknowledged. An entry that
+    :func:`~crawler.stream.decode` refuses is set aside in UNREADABLE_KEY
+    with its reason, and acknowledged with its batch; the run fails.
     """
 
     name = "stream"
@@ -130,8 +132,10 @@ class StreamSpider(SieveSpider):
                         self.crawler.stats.inc_value("sieve/stream/already_applied")
                         continue
                     try:
-                        documents.append(decode(fields[b"doc"]))
-                    except (UnreadableEntry, KeyError) as exc:
+                        documents.append(self._document(fields))
+                    except UnreadableEntry as exc:
+                        # Set aside before the batch commits: a writer that dies
+                        # first sets it aside again, rather than not at all.
                         await self._set_aside(client, stream_id, fields, exc)
                 self.in_flight.add(len(documents))
                 for document in documents:
@@ -223,9 +227,20 @@ class StreamSpider(SieveSpider):
         async with client.pipeline(transaction=True) as pipe:
             await pipe.xack(STREAM_KEY, GROUP, *ids).xdel(STREAM_KEY, *ids).execute()
 
+    @staticmethod
+    def _document(fields: dict[bytes, bytes]) -> Any:
+        if b"doc" not in fields:
+            raise UnreadableEntry("doc: missing (the entry holds no document)")
+        return decode(fields[b"doc"])
+
     async def _set_aside(self, client: Any, stream_id: bytes, fields: dict[bytes, bytes], error: Exception) -> None:
+        """Keep the entry in UNREADABLE_KEY, with its id in the stream and why
+        it cannot be read first (what ``XRANGE`` shows before the document);
+        the batch goes on without it, and acknowledges and deletes it."""
         logger.error("Stream entry %s cannot be read (%s): kept in %s", stream_id.decode(), error, UNREADABLE_KEY)
-        await client.xadd(UNREADABLE_KEY, {b"id": stream_id, **fields})
+        kept = {b"id": stream_id, b"reason": str(error).encode("utf-8")}
+        kept.update((name, value) for name, value in fields.items() if name not in kept)
+        await client.xadd(UNREADABLE_KEY, kept)
         self.crawler.stats.inc_value("sieve/stream/unreadable")
 
     @staticmethod
