@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -130,6 +131,18 @@ def check_is_sieve(conn: sqlite3.Connection, path: str | Path) -> int:
         f"{path} is not a Sieve database (application id {application_id}, schema version {version}, "
         f"tables: {', '.join(sorted(tables)) or 'none'}); left untouched. Give another path with -s SIEVE_DB=..."
     )
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None if there is none, or for
+    a database in memory."""
+    if path == ":memory:" or path.startswith("file:"):
+        return None
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 @contextlib.contextmanager
@@ -476,6 +489,9 @@ class Database:
         self.failure: str | None = None
         #: False when the crawl commits by itself (:meth:`hold_commits`).
         self.auto_commit = True
+        #: The file's (device, inode) when opened: a file removed or replaced
+        #: under the run would take every later commit with it, unseen.
+        self.file_identity: tuple[int, int] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -499,7 +515,18 @@ class Database:
     def open(self) -> sqlite_utils.Database:
         if self.db is None:
             self.db = connect(self.path, busy_timeout=self.busy_timeout)
+            self.file_identity = file_identity(self.path)
         return self.db
+
+    def check_file(self) -> None:
+        """Raise if the file opened is no longer at ``path``: what is
+        committed would go to a file nobody can read."""
+        if self.file_identity is None:
+            return
+        now_there = file_identity(self.path)
+        if now_there != self.file_identity:
+            happened = "removed" if now_there is None else "replaced by another file"
+            raise sqlite3.DatabaseError(f"the database file was {happened} during the run")
 
     def begin(self) -> sqlite_utils.Database:
         """The connection, inside a write transaction."""
@@ -542,6 +569,7 @@ class Database:
         self.pending = 0
         if self.db is not None and self.db.conn.in_transaction:
             try:
+                self.check_file()
                 self.db.commit()
             except sqlite3.Error as exc:
                 self.fail(exc)
@@ -602,6 +630,7 @@ class Database:
         try:
             with write_transaction(self.open()) as db:
                 yield db
+                self.check_file()
         except sqlite3.Error as exc:
             self.fail(exc)
             raise

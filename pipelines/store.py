@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem, NotConfigured
@@ -60,23 +59,21 @@ class StorePipeline:
     def process_item(self, item: Any) -> Any:
         """The record of a stored article, for Scrapy's feed exports; other
         documents, once recorded, go no further (dropped, logged at DEBUG)."""
-        try:
-            if isinstance(item, Article):
-                stored = self._store_article(self.database.begin(), item)
-                if stored is not None:
-                    return stored
-                why = "unchanged: same-text"
-            elif isinstance(item, Skipped):
-                self._store_skipped(self.database.begin(), item)
-                why = f"skipped: {item.reason}"
-            elif isinstance(item, Unchanged):
-                self._store_unchanged(self.database.begin(), item)
-                why = f"unchanged: {item.why}"
-            else:
-                return item
-        except sqlite3.Error as exc:
-            self.database.fail(exc)
-            raise
+        # A database error here, or in any stage, stops the crawl
+        # (pipelines.workers, Database.fail).
+        if isinstance(item, Article):
+            stored = self._store_article(self.database.begin(), item)
+            if stored is not None:
+                return stored
+            why = "unchanged: same-text"
+        elif isinstance(item, Skipped):
+            self._store_skipped(self.database.begin(), item)
+            why = f"skipped: {item.reason}"
+        elif isinstance(item, Unchanged):
+            self._store_unchanged(self.database.begin(), item)
+            why = f"unchanged: {item.why}"
+        else:
+            return item
         raise DropItem(f"{item.url} {why}", log_level="DEBUG")
 
     # The statements below run for every document, so they are written out

@@ -26,6 +26,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import types
@@ -38,6 +39,7 @@ from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from crawler.database import Database, DatabaseError
 from crawler.items import Page, Skipped
 from pipelines.worker_process import apply_stages, stage_cpu_key, timed_call, worker_main
 
@@ -434,5 +436,14 @@ class ParallelItemProcessor:
                 logger.error("%s: a document stage failed; skipped as stage-error:\n%s", value.url, trace)
                 self.crawler.stats.inc_value("sieve/errors/pipeline")
             return await self.manager.process_item_async(value)
+        except (sqlite3.Error, DatabaseError) as exc:
+            # Whichever stage met it: the open batch is rolled back and the
+            # crawl stops, in one line (Database.fail), not a traceback per item.
+            database = self.crawler.get_extension(Database)
+            if database is None:
+                raise
+            if isinstance(exc, sqlite3.Error):
+                database.fail(exc)
+            raise DropItem(f"{getattr(item, 'url', item)} not stored: {database.failure or exc}", log_level="DEBUG") from None
         finally:
             self.sequencer.done(ticket)

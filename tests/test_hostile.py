@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -227,6 +228,79 @@ def test_full_disk_fails_the_run_and_counts_only_what_was_committed(tmp_path, sm
     assert stats["sieve/articles_stored"] == stored
     assert stats["sieve/errors/database"] == 1
     assert read_rows(db, "PRAGMA integrity_check")[0][0] == "ok"
+
+
+
+def crawl_interfered_with(tmp_path, db: Path, interfere) -> subprocess.CompletedProcess[str]:
+    """A slow crawl of 40 articles; ``interfere(db)`` runs once its first
+    article is committed."""
+    from settings import ITEM_PIPELINES
+
+    write_articles(tmp_path / "in", 40)
+    pipelines = json.dumps({"tests.fault_stages.SlowStage": 50, **ITEM_PIPELINES})
+    settings = {"ITEM_PIPELINES": pipelines, "SIEVE_WORKERS": "0", "SIEVE_STORE_BATCH": "5", "SIEVE_DB_BUSY_TIMEOUT": "0.2"}
+    crawl = subprocess.Popen(
+        crawl_command("files", db, {"path": str(tmp_path / "in")}, settings), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )  # fmt: skip
+    try:
+        # Read only once the crawl is in WAL mode, where a reader cannot
+        # hold up its writes (the busy timeout is short).
+        while crawl.poll() is None and not (Path(f"{db}-wal").exists() and stored_count(db)):
+            time.sleep(0.02)
+        assert crawl.poll() is None, crawl.communicate()[1]
+        interfere(db)
+        stdout, stderr = crawl.communicate(timeout=120)
+    finally:
+        crawl.kill()
+    return subprocess.CompletedProcess(crawl.args, crawl.returncode, stdout, stderr)
+
+
+def stored_count(db: Path) -> int:
+    try:
+        return read_rows(db, "SELECT count(*) FROM articles")[0][0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_lock_taken_mid_run_stops_the_run_in_one_line_with_nothing_half_committed(tmp_path):
+    db = tmp_path / "sieve.db"
+    holders = []
+
+    def lock(db):
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        holders.append(holder)
+
+    try:
+        result = crawl_interfered_with(tmp_path, db, lock)
+    finally:
+        for holder in holders:
+            holder.execute("ROLLBACK")
+            holder.close()
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"scrapy crawl files: could not write to {db}: database is locked"
+    assert 0 < stored_count(db) < 40
+    assert read_rows(db, "PRAGMA integrity_check")[0][0] == "ok"
+
+
+@pytest.mark.parametrize("what", ["removed", "replaced"])
+def test_database_file_removed_or_replaced_mid_run_fails_the_run(tmp_path, what):
+    db = tmp_path / "sieve.db"
+
+    def interfere(db):
+        for leftover in tmp_path.glob("sieve.db*"):
+            leftover.unlink()
+        if what == "replaced":
+            sqlite3.connect(db).close()
+
+    result = crawl_interfered_with(tmp_path, db, interfere)
+    assert result.returncode == 1
+    happened = "removed" if what == "removed" else "replaced by another file"
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"scrapy crawl files: could not write to {db}: the database file was {happened} during the run"
+    )
+    assert "Traceback" not in result.stderr
 
 
 # --- 10, 11: databases and arguments that are not Sieve's ---------------------------------
