@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -80,6 +81,36 @@ def lean_metadata() -> Iterator[None]:
         yield
     finally:
         metadata.extract_catstags, metadata.extract_license, metadata.extract_author = saved
+
+
+@contextlib.contextmanager
+def every_copy_kept() -> Iterator[None]:
+    """trafilatura 2.3.1 drops an element that repeats the one before it
+    (longer than its ``MIN_DUPLICATE_LENGTH``, 50 characters) at the end of
+    ``extract_content``, even with ``deduplicate`` off, and says nothing: a
+    paragraph printed 95 times in a row came out once, with no trace of the
+    other 94 in ``removed``. For the length of one call that limit is out of
+    reach, so every copy reaches the repeat stage, which removes them and
+    records each. ``recover_wild_text`` reads the same limit to skip text the
+    main pass already took (its own copies, not the page's), so it runs with
+    the original. The guard is tests/test_extract.py
+    ``test_trafilatura_still_drops_consecutive_copies_itself``."""
+    from trafilatura import main_extractor
+
+    limit, recover = main_extractor.MIN_DUPLICATE_LENGTH, main_extractor.recover_wild_text
+
+    def recover_with_its_limit(*args: Any, **kwargs: Any) -> Any:
+        main_extractor.MIN_DUPLICATE_LENGTH = limit
+        try:
+            return recover(*args, **kwargs)
+        finally:
+            main_extractor.MIN_DUPLICATE_LENGTH = sys.maxsize
+
+    main_extractor.MIN_DUPLICATE_LENGTH, main_extractor.recover_wild_text = sys.maxsize, recover_with_its_limit
+    try:
+        yield
+    finally:
+        main_extractor.MIN_DUPLICATE_LENGTH, main_extractor.recover_wild_text = limit, recover
 
 
 class _NothingLeftToRemove:
@@ -246,7 +277,7 @@ class Extractor:
         import trafilatura
 
         # bare_extraction works on a copy of the tree it is given.
-        with lean_metadata():
+        with lean_metadata(), every_copy_kept():
             document = trafilatura.bare_extraction(
                 tree,
                 url=url,

@@ -19,7 +19,8 @@ product list gives two models the same features. What tells them apart
 
 - how often: an artefact is the text printed once more, twice in all.
   Something printed three times or more is the article's layout, a slot
-  filled in each section;
+  filled in each section, unless the copies follow each other: a passage
+  printed again at once is an artefact however often;
 - how much: an artefact copies a passage, a long paragraph or a run of
   paragraphs repeating consecutive ones in the same order, of at least
   :data:`ARTEFACT_MIN_WORDS` words. A short line printed twice, with other
@@ -59,6 +60,10 @@ logger = logging.getLogger(__name__)
 #: benchmarks barely move between 15 and 35 (docs/dedup.md); the seeds'
 #: shortest copied paragraph has 33.
 ARTEFACT_MIN_WORDS = 25
+#: A paragraph longer than this (normalised characters) that repeats the one
+#: before it is an artefact however often it is printed: the length under
+#: which trafilatura kept such copies itself (pipelines.extract.every_copy_kept).
+IN_A_ROW_MIN_CHARS = 50
 #: The most earlier paragraphs sharing one LSH band that a paragraph is
 #: compared with, the nearest first: time stays linear in the article even
 #: when thousands of lines are alike (a table, a log, a hostile page); an
@@ -89,7 +94,9 @@ class RepeatFinder:
             normalized = [fingerprints.normalize(p.text) for p in paragraphs]
         signature = self.signatures(normalized)
         repeats = self.repeats(normalized, signature)
-        return self.artefacts(repeats, [len(p.text.split()) for p in paragraphs]), signature
+        artefacts = self.artefacts(repeats, [len(p.text.split()) for p in paragraphs])
+        artefacts.update(self.copies_in_a_row(repeats, normalized))
+        return artefacts, signature
 
     def repeats(self, normalized: Sequence[str], signature: dict[int, np.ndarray]) -> dict[int, int]:
         """Map the index of every paragraph that is the same text as an
@@ -159,6 +166,17 @@ class RepeatFinder:
                 previous[band, j] = newest[group]
                 newest[group] = j
         return found
+
+    @staticmethod
+    def copies_in_a_row(repeats: dict[int, int], normalized: Sequence[str]) -> dict[int, int]:
+        """The repeats that come right after their original or another copy
+        of it, longer than :data:`IN_A_ROW_MIN_CHARS`: however many, no
+        layout prints a passage again at once."""
+        return {
+            i: first
+            for i, first in repeats.items()
+            if (first == i - 1 or repeats.get(i - 1) == first) and len(normalized[i]) > IN_A_ROW_MIN_CHARS
+        }
 
     def artefacts(self, repeats: dict[int, int], words: Sequence[int]) -> dict[int, int]:
         """The repeats that are duplication artefacts: copies of a text

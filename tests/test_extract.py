@@ -160,3 +160,33 @@ def test_authors_are_stored_as_a_list_and_joined_in_author():
     head = '<meta name="author" content="Greg Beacham; AP Sports Writer">'
     article = extract(page_html(head=head))
     assert (article.authors, article.author) == (["Greg Beacham"], "Greg Beacham")
+
+
+# --- what extraction leaves to the audit ----------------------------------
+
+
+def page_with_a_paragraph_printed(times: int) -> bytes:
+    copies = f"<p>{html.escape(PARAGRAPHS[1])}</p>" * times
+    body = f"<p>{html.escape(PARAGRAPHS[0])}</p>{copies}<p>{html.escape(PARAGRAPHS[2])}</p>"
+    return page_html().replace(b'<div class="story-body">', f'<div class="story-body">{body}'.encode(), 1)
+
+
+def test_trafilatura_still_drops_consecutive_copies_itself():
+    """The guard of pipelines.extract.every_copy_kept: when this fails,
+    trafilatura no longer drops them (or does it elsewhere)."""
+    import trafilatura
+
+    text = trafilatura.extract(page_with_a_paragraph_printed(95).decode(), fast=True, deduplicate=False, include_comments=False)
+    assert text.count("three gears") == 2  # one of the 95, and the page's own copy further down
+    import inspect
+
+    from trafilatura import main_extractor
+
+    assert main_extractor.MIN_DUPLICATE_LENGTH == 50
+    readers = [name for name, f in inspect.getmembers(main_extractor, inspect.isfunction) if f.__module__ == main_extractor.__name__ and "MIN_DUPLICATE_LENGTH" in inspect.getsource(f)]
+    assert readers == ["extract_content", "recover_wild_text"]
+
+
+def test_every_copy_of_a_paragraph_printed_in_a_row_reaches_the_stages():
+    article = extract(page_with_a_paragraph_printed(95))
+    assert sum("three gears" in p.text for p in article.paragraphs) == 96  # the page's own copy, and 95 more

@@ -199,6 +199,21 @@ def test_named_pipe_in_a_folder_is_skipped_not_read(tmp_path, db_path):
     assert len(read_rows(db_path, "SELECT id FROM articles")) == 2
 
 
+def test_paragraph_printed_95_times_in_a_row_is_stored_once_and_94_copies_are_in_removed(tmp_path, db_path):
+    lead = "The harbour authority opened its new ferry terminal on Saturday, two years after the old one burned down in a storm."
+    copied = "Ferries to the islands will leave every hour from seven in the morning, and the last boat back will leave at eleven at night."
+    last = "The old terminal's site will become a park with a playground, a fish market and a path along the water to the lighthouse."
+    body = f"<p>{lead}</p>" + f"<p>{copied}</p>" * 95 + f"<p>{last}</p>"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "ferry.html").write_text(f"<html><head><title>Ferry terminal opens</title></head><body><article>{body}</article></body></html>")
+    result = scrapy_crawl("files", db=db_path, args={"path": str(tmp_path / "in")}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    [(text,)] = read_rows(db_path, "SELECT text FROM articles")
+    assert text.split("\n\n") == [lead, copied, last]
+    removed = read_rows(db_path, "SELECT position, reason, match_position, text FROM removed ORDER BY position")
+    assert [tuple(r) for r in removed] == [(i, "repeat", 1, copied) for i in range(2, 96)]
+
+
 # --- 9: a database that cannot be written ------------------------------------------------
 
 

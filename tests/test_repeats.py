@@ -134,12 +134,20 @@ def test_output_is_a_subsequence_keeping_the_first_paragraph(texts):
 
 @settings(max_examples=200, deadline=None)
 @given(ARTICLES)
-def test_only_texts_printed_twice_are_removed(texts):
+def test_only_texts_printed_twice_or_again_at_once_are_removed(texts):
     article = run(texts)
     counts = {}
     for text in texts:
         counts[normalize(text)] = counts.get(normalize(text), 0) + 1
-    assert all(counts[normalize(r.text)] <= 2 for r in article.removed)
+    copy_of = {r.position: r.match_position for r in article.removed}
+    for removal in article.removed:
+        before = removal.position - 1
+        # the paragraph before it is its original, another copy of the
+        # original, or a text that the stage alone takes it to repeat
+        again_at_once = removal.match_position in (before, copy_of.get(before)) or (
+            before >= 0 and kept(run([texts[before], removal.text])) == [texts[before]]
+        )
+        assert counts[normalize(removal.text)] <= 2 or again_at_once
 
 
 def test_finder_is_deterministic():
@@ -159,3 +167,13 @@ def test_signatures_equal_datasketch_minhash_update_batch(monkeypatch, windows_a
         minhash = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=xxhash.xxh32_intdigest, scheme="affine32")
         minhash.update_batch(config.shingles(normalize(text)))
         assert signature.tolist() == minhash.hashvalues.tolist()
+
+
+def test_paragraph_printed_many_times_in_a_row_is_kept_once_and_each_copy_recorded():
+    article = run([A, LB, *[B] * 94, C])
+    assert kept(article) == [A, LB, B, C]
+    assert [(r.position, r.match_position) for r in article.removed] == [(i, 2) for i in range(3, 96)]
+
+
+def test_short_line_printed_in_a_row_is_left_to_the_other_rules():
+    assert kept(run([A, "Advertisement", "Advertisement", "Advertisement", C])) == [A, "Advertisement", "Advertisement", "Advertisement", C]
