@@ -1,9 +1,11 @@
 """From the bytes of a fetched document to text, or to a clear reason why not.
 
 Used by the extraction stage. The order of evidence for the encoding is the
-browser's: byte-order mark, HTTP header, ``<meta charset>`` (HTML only), then
-UTF-8 if the bytes are valid UTF-8, else Windows-1252. Statistical guessing
-is left out on purpose: on short Latin-1 texts it picks cp1250 or cp1006 and
+browser's: byte-order mark, HTTP header, then UTF-16 or UTF-32 when the NUL
+bytes fall where those encodings put them and the bytes decode (no
+``<meta charset>`` can be read before), ``<meta charset>`` (HTML only), UTF-8
+if the bytes are valid UTF-8, else Windows-1252. Statistical guessing is
+left out on purpose: on short Latin-1 texts it picks cp1250 or cp1006 and
 turns "crème brûlée" into "crčme brűlée".
 """
 
@@ -57,6 +59,12 @@ _CONTROL_BYTES = bytes([*range(0x09), *range(0x0E, 0x20), 0x7F])
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 # A text with more than this share of control characters is binary data.
 MAX_CONTROL_SHARE = 0.01
+# How much of a document without a byte-order mark is read to tell UTF-16
+# and UTF-32 from binary data.
+SNIFF_BYTES = 4096
+# Controls, unassigned code points and private use: what a document read in
+# the wrong encoding is full of.
+NOT_TEXT_CATEGORIES = frozenset({"Cc", "Cn", "Co"})
 
 
 def sniff_binary(data: bytes) -> str | None:
@@ -74,17 +82,30 @@ def _bom_encoding(data: bytes) -> str | None:
     return None
 
 
-def _looks_like_utf16(data: bytes) -> str | None:
-    """UTF-16 without a byte-order mark: mostly-ASCII text leaves a NUL in
-    every other byte."""
-    sample = data[:4096]
-    if len(sample) < 4:
-        return None
-    even, odd = sample[0::2], sample[1::2]
-    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
-        return "utf-16-be"
+def _read_utf16_or_32_without_bom(data: bytes) -> str | None:
+    """``data`` read as UTF-16 or UTF-32 without a byte-order mark, or None
+    if it is in neither.
+
+    Text in these encodings has NUL bytes in fixed places: UTF-32 in the
+    top byte of every four, UTF-16 in the high byte of every character
+    below U+0100 (spaces, newlines, markup), which is the odd byte of each
+    pair in little-endian order and the even one in big-endian; characters
+    of other scripts may add a few NULs in the other place (U+AC00, U+4E00).
+    So the order with more NULs in the high bytes is tried first, and an
+    encoding is taken only if all of ``data`` decodes strictly and the
+    start reads as text: random or binary data fails one or the other."""
+    sample = data[:SNIFF_BYTES]
+    high_byte_nuls_le, high_byte_nuls_be = sample[1::2].count(0), sample[0::2].count(0)
+    utf16 = ["utf-16-le", "utf-16-be"] if high_byte_nuls_le >= high_byte_nuls_be else ["utf-16-be", "utf-16-le"]
+    for encoding in ["utf-32-le", "utf-32-be", *utf16]:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        start = text[: SNIFF_BYTES // 2]
+        not_text = sum(unicodedata.category(c) in NOT_TEXT_CATEGORIES and c not in "\t\n\r\x0b\x0c" for c in start)
+        if not_text <= MAX_CONTROL_SHARE * len(start):
+            return text
     return None
 
 
@@ -134,9 +155,9 @@ def decode(data: bytes, *, html: bool, content_type: str | None = None) -> str:
         raise Unreadable("binary", f"the content is {binary}, not text")
 
     declared = _bom_encoding(data) or http_content_type_encoding(content_type)
-    if not declared and b"\x00" in data and (utf16 := _looks_like_utf16(data)):
+    if not declared and b"\x00" in data and (wide := _read_utf16_or_32_without_bom(data)) is not None:
         # Re-encode with a UTF-8 BOM so that both paths below read it right.
-        data = codecs.BOM_UTF8 + data.decode(utf16, errors="replace").encode("utf-8")
+        data = codecs.BOM_UTF8 + wide.encode("utf-8")
     if html:
         # w3lib follows BOM, header and <meta charset>, in that order.
         _, text = html_to_unicode(content_type, data, auto_detect_fun=_utf8_or_cp1252)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 
 import pytest
 
@@ -15,6 +16,38 @@ DISH = "Le chef a préparé une crème brûlée pour le dîner."
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1", "cp1252"])
 def test_plain_text_comes_out_right_in_every_encoding(encoding):
     assert decode(DISH.encode(encoding), html=False) == DISH
+
+
+NEWS = {
+    "korean": "서울시는 화요일 새 버스 노선을 발표했다. 첫 버스는 9월에 운행을 시작한다.\n시 당국은 정류장 12곳에 쉼터를 추가할 예정이다.",
+    "japanese": "東京都は火曜日、新しいバス路線を発表した。最初のバスは九月に運行を開始する。\n都は新しい停留所十二か所に屋根を設ける予定だ。",
+    "russian": "В четверг городской совет утвердил бюджет на следующий год.\nНовые автобусы выйдут на линии в сентябре.",
+}
+WIDE_WITHOUT_BOM = ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"]
+
+
+@pytest.mark.parametrize("encoding", WIDE_WITHOUT_BOM)
+@pytest.mark.parametrize("language", NEWS)
+def test_text_in_utf16_or_utf32_without_bom_is_read_in_any_script(language, encoding):
+    assert decode(NEWS[language].encode(encoding), html=False) == NEWS[language]
+
+
+@pytest.mark.parametrize("encoding", WIDE_WITHOUT_BOM)
+@pytest.mark.parametrize("language", NEWS)
+def test_html_in_utf16_or_utf32_without_bom_is_read_in_any_script(language, encoding):
+    page = f"<html><head><title>Bus</title></head><body><p>{NEWS[language]}</p></body></html>"
+    assert decode(page.encode(encoding), html=True) == page
+
+
+@pytest.mark.parametrize(
+    "data",
+    [bytes(b for x in random.Random(1).randbytes(3000) for b in (x, 0)), random.Random(2).randbytes(5000) + bytes(3), bytes(4000)],
+    ids=["random-bytes-with-nul-high-bytes", "random-bytes-with-nuls", "all-nul"],
+)
+def test_binary_data_with_nul_bytes_is_not_taken_for_utf16_or_utf32(data):
+    with pytest.raises(Unreadable) as error:
+        decode(data, html=True)
+    assert error.value.reason == "binary"
 
 
 def test_html_meta_charset_is_respected():

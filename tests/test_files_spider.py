@@ -30,6 +30,12 @@ HTML = """<html lang="en"><head><title>Bridge closure extended</title></head><bo
 <p>Detours remain in place along Fourth Avenue, and the city has added a shuttle bus for pedestrians that runs every fifteen minutes during the day.</p>
 </article><footer>Copyright 2024 The Riverton Gazette</footer></body></html>
 """
+KOREAN = """새 버스 노선 발표
+
+서울시는 화요일 새 버스 노선 열두 개를 발표했다. 첫 버스는 구월에 운행을 시작하며, 낮에는 이십 분마다, 저녁에는 사십 분마다 다닌다.
+
+시 당국은 새 정류장 열두 곳에 쉼터를 추가하고, 노인과 장애인을 위한 저상 버스를 모든 노선에 배치할 예정이라고 밝혔다.
+"""
 MAX_BYTES = 50_000
 
 GOOD = {
@@ -38,6 +44,7 @@ GOOD = {
     "nested/good-too.html.gz": gzip.compress(HTML.replace("Bridge", "Tunnel").encode()),
     "latin1.txt": ARTICLE.replace("budget", "budget de crème brûlée").encode("latin-1"),
     "utf16.text": ARTICLE.encode("utf-16"),
+    "korean-utf16-without-bom.txt": KOREAN.encode("utf-16-le"),
     "stray-nul.txt": ARTICLE.replace("midnight.", "midnight.\x00").encode(),
 }
 BAD = {
@@ -120,6 +127,13 @@ def test_utf16_text_is_read(mixed_run):
     assert row["text"].startswith("Riverton's city council")
 
 
+def test_korean_text_in_utf16_without_bom_is_read(mixed_run):
+    _, db, _ = mixed_run
+    [row] = read_rows(db, "SELECT title, text FROM articles WHERE url LIKE '%/korean-utf16-without-bom.txt'")
+    assert row["title"] == "새 버스 노선 발표"
+    assert "서울시는 화요일 새 버스 노선 열두 개를 발표했다." in row["text"]
+
+
 def test_no_nul_byte_reaches_sqlite(mixed_run):
     _, db, _ = mixed_run
     assert read_rows(db, "SELECT count(*) FROM articles WHERE instr(text, char(0)) > 0")[0][0] == 0
@@ -148,7 +162,7 @@ def test_run_row_records_spider_arguments_and_status(mixed_run):
     assert run["spider"] == "files"
     assert str(folder) in run["args"]
     assert run["status"] == "finished" and run["finished_at"] >= run["started_at"]
-    assert '"sieve/articles_stored": 6' in run["stats"]
+    assert f'"sieve/articles_stored": {len(GOOD)}' in run["stats"]
 
 
 def test_full_text_search_finds_an_article(mixed_run):
