@@ -1,10 +1,17 @@
 """The ``Progress`` extension: a log line every ``SIEVE_PROGRESS_INTERVAL``
 seconds while a crawl runs (documents done, stored, unchanged, skipped,
 documents per second; with a known total, as for ``files``, also the total
-and the time left), and the peak memory of the whole process tree, worker
-processes included (``sieve/memory/tree_max_mb``), which Scrapy's
-``memusage/max`` leaves out, and the most processes that tree held at once
-(``sieve/memory/tree_processes_max``)."""
+and the time left), and the memory of the whole process tree, worker
+processes included, which Scrapy's ``memusage/max`` leaves out: the largest
+peak of any one process (``sieve/memory/process_max_mb``), the sum of the
+peaks of the processes alive together (``sieve/memory/tree_max_mb``, which
+the tree never exceeded), and the most processes it held at once
+(``sieve/memory/tree_processes_max``).
+
+Peaks are each process's own high-water mark, kept by the kernel, so a
+peak between two samples is not missed; they are read at every interval,
+when a component sends :data:`processes_ending` (the worker pool, before
+it ends its workers) and when the spider closes."""
 
 from __future__ import annotations
 
@@ -26,6 +33,10 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+#: Sent by a component about to end child processes, so that their peaks
+#: are read while they are still there.
+processes_ending = object()
 
 
 def process_tree(pid: int) -> list[int]:
@@ -62,6 +73,19 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
+def peak_rss_bytes(pid: int) -> int:
+    """The most resident bytes the process ``pid`` has held (``VmHWM``); 0
+    for a process gone. Without /proc, this process's own from getrusage."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 if pid == os.getpid() else 0
+
+
 class Progress:
     def __init__(self, crawler: Crawler, interval: float):
         self.crawler = crawler
@@ -81,6 +105,7 @@ class Progress:
             crawler.signals.connect(progress.document_done, signal=signal)
         crawler.signals.connect(progress.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(progress.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(progress.sample_memory, signal=processes_ending)
         return progress
 
     def document_done(self, *args: Any, **kwargs: Any) -> None:
@@ -96,7 +121,7 @@ class Progress:
             self.report()
 
     def report(self) -> None:
-        self._sample_memory()
+        self.sample_memory()
         stats = self.stats.get_stats()
         elapsed = max(time.monotonic() - self.started, 1e-9)
         rate = self.done / elapsed
@@ -116,17 +141,15 @@ class Progress:
             rate,
         )
 
-    def _sample_memory(self) -> None:
-        # The tree's peak is at least this process's own peak, which the
-        # kernel keeps even between samples.
-        own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    def sample_memory(self) -> None:
         members = process_tree(os.getpid())
-        megabytes = round(max(rss_bytes(members), own_peak) / 2**20)
-        self.stats.max_value("sieve/memory/tree_max_mb", megabytes)
+        peaks = [peak_rss_bytes(member) for member in members]
+        self.stats.max_value("sieve/memory/process_max_mb", round(max(peaks) / 2**20))
+        self.stats.max_value("sieve/memory/tree_max_mb", round(max(sum(peaks), rss_bytes(members)) / 2**20))
         self.stats.max_value("sieve/memory/tree_processes_max", len(members))
 
     def spider_closed(self) -> None:
         if self.task is not None:
             self.task.cancel()
-        self._sample_memory()
+        self.sample_memory()
 

@@ -41,6 +41,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.database import Database, DatabaseError
 from crawler.items import Page, Skipped
+from crawler.progress import processes_ending
 from pipelines.worker_process import apply_stages, stage_cpu_key, timed_call, worker_main
 
 if TYPE_CHECKING:
@@ -411,6 +412,7 @@ class ParallelItemProcessor:
         finally:
             if self.pool is not None:
                 await self.pool.wait_started()
+                self.crawler.signals.send_catch_log(signal=processes_ending)
                 self.crawler.stats.set_value("sieve/workers/busy_seconds", round(self.pool.busy, 1))
                 self.crawler.stats.set_value("sieve/workers/queued_seconds", round(self.pool.waited, 1))
                 self.pool.close()

@@ -30,8 +30,9 @@ EXTENSIONS = {
     "crawler.checks.SettingsCheck": 10,
     "crawler.database.Database": 100,
     "crawler.incremental.Incremental": 110,
+    # Before RunRecord: its last memory sample is in the stats the run's row keeps.
+    "crawler.progress.Progress": 115,
     "crawler.runs.RunRecord": 120,
-    "crawler.progress.Progress": 130,
     "crawler.cluster.SharedFrontierIdle": 140,
 }
 

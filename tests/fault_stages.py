@@ -1,6 +1,6 @@
 """Document stages that misbehave on purpose, for the worker-pool and
-exit-status tests: one kills its process, hangs, or raises, on pages that
-ask for it; one is slow, so that a test can stop a crawl half-way."""
+exit-status tests: one kills its process, hangs, raises, or takes memory
+for a moment, on pages that ask for it; one is slow, so that a test can stop a crawl half-way."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ class FaultInjector(DocumentStage):
                 time.sleep(3600)
             if b"RAISE-IN-THE-STAGE" in item.body:
                 raise RuntimeError("this stage fails on purpose")
+            if b"TAKE-300-MB-A-MOMENT" in item.body:
+                taken = b"x" * (300 * 2**20)  # written, so resident
+                del taken
             if b"RAISE-WITH-THE-BODY" in item.body:
                 raise ValueError(f"cannot use {item.body.decode()}")
         return item

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+import settings as project_settings
 from tests.conftest import read_rows, scrapy_crawl, slow_stages, write_articles
 
 
@@ -44,6 +45,22 @@ def test_memory_of_the_worker_processes_is_counted(two_runs):
     assert stats["sieve/memory/tree_processes_max"] >= 3
     # The tree's peak takes in the crawl process's own (rounded the same way).
     assert stats["sieve/memory/tree_max_mb"] >= round(stats["memusage/max"] / 2**20)
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_a_peak_between_samples_is_counted(tmp_path, db_path, workers):
+    write_articles(tmp_path / "in", 3)
+    (tmp_path / "in" / "big.txt").write_text("Memory\n\n" + "Words of a page that takes memory for a moment. " * 5 + "TAKE-300-MB-A-MOMENT\n")
+    pipelines = json.dumps({"tests.fault_stages.FaultInjector": 50, **project_settings.ITEM_PIPELINES})
+    # No progress interval ends during the run: only the kernel's high-water marks can show the peak.
+    settings = {"ITEM_PIPELINES": pipelines, "SIEVE_WORKERS": workers, "SIEVE_PROGRESS_INTERVAL": "600"}
+    result = scrapy_crawl("files", db=db_path, args={"path": str(tmp_path / "in")}, settings=settings)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(read_rows(db_path, "SELECT stats FROM runs")[0]["stats"])
+    assert stats["sieve/memory/process_max_mb"] >= 300
+    # With a worker, the tree holds the crawl's own process besides (rounding each costs at most 1 MB).
+    crawl_process = round(stats["memusage/max"] / 2**20) - 1 if workers == "1" else 0
+    assert stats["sieve/memory/tree_max_mb"] >= stats["sieve/memory/process_max_mb"] + crawl_process
 
 
 def test_item_scraped_count_counts_only_stored_articles(two_runs):
