@@ -55,6 +55,7 @@ def scrapy_crawl(
     settings: dict[str, str] | None = None,
     cwd: Path = REPO,
     timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``scrapy crawl`` as a user would, in a subprocess, into ``db``.
 
@@ -62,7 +63,7 @@ def scrapy_crawl(
     given: worker processes take seconds to start, and tests/test_workers.py
     shows they store the same thing."""
     command = crawl_command(spider, db, args, {"SIEVE_WORKERS": "0", **(settings or {})})
-    env = {**os.environ, "PYTHONWARNINGS": "always::DeprecationWarning"}
+    env = {**os.environ, "PYTHONWARNINGS": "always::DeprecationWarning", **(env or {})}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     # Deprecation warnings inside the crawl would not reach pytest's filter.
     assert "DeprecationWarning" not in result.stderr, result.stderr
