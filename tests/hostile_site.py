@@ -1,11 +1,13 @@
 """A web server on 127.0.0.1 that misbehaves on purpose, for the tests of
 what Sieve refuses (tests/test_hostile.py): sitemaps naming local files,
 endless sitemap chains, compression bombs, bodies without a length,
-redirect loops, pages with thousands of links."""
+redirect loops, pages with thousands of links, pages that pass themselves
+off as another site's."""
 
 from __future__ import annotations
 
 import gzip
+import random
 import zlib
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +26,31 @@ ARTICLE = (
     )
     + "</article></body></html>"
 )
+
+
+#: A paragraph of the victim's story that copycat pages copy.
+COPIED = (
+    "The council will vote on the harbour plan in March, after three public meetings at which residents can "
+    "question the engineers who drew up the designs for the new sea wall."
+)
+VOCABULARY = (
+    "council budget river bridge library school station market harbour festival mayor police court hospital museum "
+    "stadium airport railway factory garden theatre bakery village county teacher doctor farmer engineer student "
+    "reporter approved opened closed delayed rebuilt cancelled announced expanded visited"
+)
+TOPICS = ["library", "stadium", "railway", "museum", "bakery", "hospital", "theatre", "airport"]
+
+
+def story_with(paragraph: str, topic: str, head: str = "") -> bytes:
+    """A story about ``topic`` with ``paragraph`` in the middle."""
+    words = VOCABULARY.split()
+    random.Random(topic).shuffle(words)
+    own = [f"The {topic} " + " ".join(words[i * 12 : i * 12 + 12]) + "." for i in range(4)]
+    body = "".join(f"<p>{text}</p>" for text in [*own[:2], paragraph, *own[2:]])
+    return (
+        f"<html><head><title>The {topic} budget</title><meta property='og:type' content='article'>{head}</head>"
+        f"<body><article><h1>The {topic} budget</h1>{body}</article></body></html>"
+    ).encode()
 
 
 def sitemap_index(urls: list[str]) -> bytes:
@@ -92,6 +119,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/canonical-file.html":
             page = ARTICLE.replace("<head>", "<head><link rel='canonical' href='file:///etc/passwd'>")
             self.send(200, page.encode())
+        elif path == "/victim.html":
+            self.send(200, story_with(COPIED, "harbour"))
+        elif path.startswith("/copycat/"):
+            # Served under another host name; each claims to be a story of this one.
+            n = int(path.rsplit("/", 1)[1])
+            self.send(200, story_with(COPIED, TOPICS[n], f"<link rel='canonical' href='{base}/story-{n}.html'>"))
         elif path == "/many-links.html":
             links = "".join(f"<a href='/link/{i}.html'>story {i}</a> " for i in range(int(query.get("count", ["5000"])[0])))
             self.send(200, f"<html><body><p>{links}</p></body></html>".encode())

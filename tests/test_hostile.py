@@ -187,6 +187,25 @@ def test_page_with_thousands_of_links_is_followed_only_up_to_the_limit(hostile, 
     assert run_stats(db_path)["sieve/refused/too-many-links"] == 1
 
 
+def test_pages_passing_themselves_off_as_another_site_change_nothing_stored_for_it(hostile, tmp_path, db_path):
+    """The same server under another host name plays the attacker: its
+    pages declare canonical URLs on 127.0.0.1 and copy a paragraph of
+    127.0.0.1's story, as many times as site boilerplate needs."""
+    from tests.hostile_site import COPIED
+
+    attacker = hostile.base.replace("127.0.0.1", "localhost")
+    copycats = [f"{attacker}/copycat/{n}" for n in range(3)]  # SIEVE_SITE_BOILERPLATE_MIN
+    (tmp_path / "urls.txt").write_text("\n".join([f"{hostile.base}/victim.html", *copycats]) + "\n")
+    result = crawl("urls", db_path, path=str(tmp_path / "urls.txt"))
+    assert result.returncode == 0, result.stderr
+    [victim] = read_rows(db_path, "SELECT id, source, text FROM articles WHERE url = ?", (f"{hostile.base}/victim.html",))
+    assert (victim["source"], COPIED in victim["text"]) == ("127.0.0.1", True)
+    assert [row["reason"] for row in read_rows(db_path, "SELECT reason FROM removed WHERE article_id = ?", (victim["id"],))] == ["title"]
+    assert {row["source"] for row in read_rows(db_path, "SELECT source FROM articles WHERE url LIKE ?", (f"{attacker}/%",))} == {"localhost"}
+    # What the copies do teach is about the site that served them.
+    assert [row["source"] for row in read_rows(db_path, "SELECT source FROM site_boilerplate")] == ["localhost"]
+
+
 # --- 8: local files -----------------------------------------------------------------
 
 

@@ -43,8 +43,9 @@ def test_memory_of_the_worker_processes_is_counted(two_runs):
     stats = json.loads(read_rows(db, "SELECT stats FROM runs WHERE id = 1")[0]["stats"])
     # The crawl's process and its two workers at least (their fork server too).
     assert stats["sieve/memory/tree_processes_max"] >= 3
-    # The tree's peak takes in the crawl process's own (rounded the same way).
-    assert stats["sieve/memory/tree_max_mb"] >= round(stats["memusage/max"] / 2**20)
+    # Not compared with Scrapy's memusage/max: on Linux ru_maxrss survives
+    # exec, so it starts at the peak of whatever started the crawl (pytest).
+    assert stats["sieve/memory/tree_max_mb"] > stats["sieve/memory/process_max_mb"] > 0
 
 
 @pytest.mark.parametrize("workers", ["0", "1"])
@@ -58,9 +59,8 @@ def test_a_peak_between_samples_is_counted(tmp_path, db_path, workers):
     assert result.returncode == 0, result.stderr
     stats = json.loads(read_rows(db_path, "SELECT stats FROM runs")[0]["stats"])
     assert stats["sieve/memory/process_max_mb"] >= 300
-    # With a worker, the tree holds the crawl's own process besides (rounding each costs at most 1 MB).
-    crawl_process = round(stats["memusage/max"] / 2**20) - 1 if workers == "1" else 0
-    assert stats["sieve/memory/tree_max_mb"] >= stats["sieve/memory/process_max_mb"] + crawl_process
+    # With a worker, the tree holds the crawl's own process besides: Python with Scrapy loaded, more than 30 MB.
+    assert stats["sieve/memory/tree_max_mb"] >= stats["sieve/memory/process_max_mb"] + (30 if workers == "1" else 0)
 
 
 def test_item_scraped_count_counts_only_stored_articles(two_runs):
