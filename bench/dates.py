@@ -159,9 +159,9 @@ def declared(html: str) -> list[str]:
     be imported as it stands."""
     try:
         from pipelines.declared import declarations
-        from pipelines.extract import parse_html
+        from pipelines.trafilatura_patches import load_html
 
-        tree = parse_html(html)
+        tree = load_html(html)
         return declarations(tree).published if tree is not None else []
     except Exception:
         return []

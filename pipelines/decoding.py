@@ -50,7 +50,7 @@ BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 # Out of HTML, also what trafilatura's load_html removes before it parses:
 # vertical tab, form feed, U+FFFE and U+FFFF. Removed here, they need no
-# second pass over the page (pipelines.extract.parse_html).
+# second pass over the page (pipelines.trafilatura_patches.load_html).
 _NOT_IN_HTML = re.compile(r"[\x0b\x0c\ufffe\uffff]")
 # The same characters in UTF-8, looked for in C: most pages have none, and
 # encoding a page and scanning the bytes takes half the time of one regular

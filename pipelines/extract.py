@@ -11,12 +11,9 @@ paragraphs here; finding its title and boilerplate is the cleaning stage's.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import re
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -27,6 +24,7 @@ from pipelines.declared import Declarations, author_names, declarations, declare
 from pipelines.decoding import decode
 from pipelines.stage import DocumentStage, Stats
 from pipelines.text import collapse, is_list_item
+from pipelines.trafilatura_patches import load_html
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -34,10 +32,10 @@ if TYPE_CHECKING:
 
     from scrapy.settings import BaseSettings
 
-# trafilatura, htmldate and py3langid are imported where they are used: the
-# crawl's own process builds this stage to check its settings and, with
-# worker processes, extracts nothing (importing them cost it 0.1-0.2 s of
-# start-up). The workers' fork server imports them (ExtractPipeline.preload).
+# trafilatura, htmldate and the language model are imported where they are
+# used: the crawl's own process builds this stage to check its settings and,
+# with worker processes, extracts nothing (importing them cost it 0.1-0.2 s
+# of start-up). The workers' fork server imports them (ExtractPipeline.preload).
 
 logger = logging.getLogger(__name__)
 # trafilatura warns "discarding data" for every page it finds no text in;
@@ -56,115 +54,6 @@ DETECT_LANGUAGE_SAMPLE_CHARS = 2000
 OG_TYPE_PROSE_SHARE = 0.2
 MENU_DUMP_MIN_LINES = 30
 MENU_DUMP_SHORT_SHARE = 0.5
-
-
-@contextlib.contextmanager
-def lean_metadata() -> Iterator[None]:
-    """trafilatura looks for categories, tags and a licence in every page
-    (about a tenth of extraction's time on the benchmark pages); Sieve
-    stores none of them, and trafilatura has no switch for them. Its author
-    fallback copies the tree and runs regular expressions in XPath (5 ms on
-    a page that declares no author). For the length of one call, the first
-    two answer "none" and the third is :mod:`pipelines.author_fallback`,
-    which gives the same answers in a third of the time: a worker extracts
-    one page at a time, on one thread. What is stored does not change
-    (checked on the 905 benchmark pages: every table identical)."""
-    import trafilatura.metadata as metadata
-
-    from pipelines import author_fallback
-
-    saved = metadata.extract_catstags, metadata.extract_license, metadata.extract_author
-    metadata.extract_catstags = _no_categories_or_tags
-    metadata.extract_license = _no_licence
-    metadata.extract_author = author_fallback.extract_author
-    try:
-        yield
-    finally:
-        metadata.extract_catstags, metadata.extract_license, metadata.extract_author = saved
-
-
-@contextlib.contextmanager
-def every_copy_kept() -> Iterator[None]:
-    """trafilatura 2.3.1 drops an element that repeats the one before it
-    (longer than its ``MIN_DUPLICATE_LENGTH``, 50 characters) at the end of
-    ``extract_content``, even with ``deduplicate`` off, and says nothing: a
-    paragraph printed 95 times in a row came out once, with no trace of the
-    other 94 in ``removed``. For the length of one call that limit is out of
-    reach, so every copy reaches the repeat stage, which removes them and
-    records each. ``recover_wild_text`` reads the same limit to skip text the
-    main pass already took (its own copies, not the page's), so it runs with
-    the original. The guard is tests/test_extract.py
-    ``test_trafilatura_still_drops_consecutive_copies_itself``."""
-    from trafilatura import main_extractor
-
-    limit, recover = main_extractor.MIN_DUPLICATE_LENGTH, main_extractor.recover_wild_text
-
-    def recover_with_its_limit(*args: Any, **kwargs: Any) -> Any:
-        main_extractor.MIN_DUPLICATE_LENGTH = limit
-        try:
-            return recover(*args, **kwargs)
-        finally:
-            main_extractor.MIN_DUPLICATE_LENGTH = sys.maxsize
-
-    main_extractor.MIN_DUPLICATE_LENGTH, main_extractor.recover_wild_text = sys.maxsize, recover_with_its_limit
-    try:
-        yield
-    finally:
-        main_extractor.MIN_DUPLICATE_LENGTH, main_extractor.recover_wild_text = limit, recover
-
-
-class _NothingLeftToRemove:
-    """Stands in for trafilatura's ``INVALID_XML_CHARS`` while it loads a
-    page from :func:`~pipelines.decoding.decode`, which has removed those
-    characters: its substitution would scan the page again (0.45 ms)."""
-
-    @staticmethod
-    def sub(replacement: str, text: str) -> str:
-        return text
-
-
-def parse_html(html: str) -> HtmlElement | None:
-    """trafilatura's ``load_html`` (its repairs, its checks) of a page from
-    :func:`~pipelines.decoding.decode`, without its pass over the page for
-    characters that decode() has removed already; a worker loads one page
-    at a time, on one thread."""
-    from trafilatura import utils
-
-    saved = utils.INVALID_XML_CHARS
-    utils.INVALID_XML_CHARS = _NothingLeftToRemove
-    try:
-        return utils.load_html(html)
-    finally:
-        utils.INVALID_XML_CHARS = saved
-
-
-@functools.cache
-def element_classes_in_c() -> None:
-    """trafilatura parses with lxml.html's parser, which asks a Python
-    method for the class of every element Python code touches (2,500 a
-    page here, counting the copies of the tree): the same classes
-    (``HtmlElement``, the form elements, comments, entities) from lxml's own
-    lookups, in C. Once per process, for trafilatura's parser."""
-    from lxml import etree, html
-    from trafilatura.utils import HTML_PARSER
-
-    lookup = etree.ElementNamespaceClassLookup(
-        etree.ElementDefaultClassLookup(
-            element=html.HtmlElement, comment=html.HtmlComment, pi=html.HtmlProcessingInstruction, entity=html.HtmlEntity
-        )
-    )
-    namespace = lookup.get_namespace(None)
-    for tag, element_class in html.HtmlElementClassLookup._default_element_classes.items():
-        namespace[tag] = element_class
-    HTML_PARSER.set_element_class_lookup(lookup)
-
-
-def _no_categories_or_tags(metatype: str, tree: HtmlElement) -> list[str]:
-    return []
-
-
-def _no_licence(tree: HtmlElement) -> None:
-    return None
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -201,12 +90,9 @@ def web_url(page_url: str, declared: str | None) -> str | None:
     return url if url and is_web_url(url) else None
 
 
-def detect_language(text: str, declared: str | None = None) -> str | None:
+def detect_language(identify: Callable[[str], str], text: str, declared: str | None = None) -> str | None:
     if len(text) >= DETECT_LANGUAGE_MIN_CHARS:
-        import py3langid
-
-        language, _ = py3langid.classify(text[:DETECT_LANGUAGE_SAMPLE_CHARS])
-        return language
+        return identify(text[:DETECT_LANGUAGE_SAMPLE_CHARS])
     return declared
 
 
@@ -225,6 +111,13 @@ def link_density(lines: list[str], anchor_texts: frozenset[str]) -> float:
     total = sum(len(line) for line in lines)
     linked = sum(len(line) for line in lines if line.casefold() in anchor_texts)
     return linked / total if total else 0.0
+
+
+def identify_language(text: str) -> str:
+    """The language of ``text`` by py3langid's model (:mod:`pipelines.language_model`)."""
+    from pipelines import language_model
+
+    return language_model.identifier().classify(text)[0]
 
 
 class Extractor:
@@ -251,7 +144,9 @@ class Extractor:
         min_article_chars: int,
         max_link_density: float,
         check_og_type: bool = True,
+        identify_language: Callable[[str], str] = identify_language,
     ):
+        self.identify_language = identify_language
         self.max_bytes = max_bytes
         self.favor_precision = favor_precision
         self.min_article_chars = min_article_chars
@@ -270,14 +165,16 @@ class Extractor:
             source=page.source,
             paragraphs=[Paragraph(i, p) for i, p in enumerate(paragraphs)],
         )
-        article.language = detect_language(article.text)
+        article.language = detect_language(self.identify_language, article.text)
         return article
 
     def _trafilatura(self, tree: HtmlElement, url: str, *, fast: bool) -> tuple[Any, list[str]]:
         import trafilatura
 
+        from pipelines import trafilatura_patches
+
         # bare_extraction works on a copy of the tree it is given.
-        with lean_metadata(), every_copy_kept():
+        with trafilatura_patches.extraction():
             document = trafilatura.bare_extraction(
                 tree,
                 url=url,
@@ -294,8 +191,7 @@ class Extractor:
     def _from_html(self, page: Page, html: str, stats: Stats) -> Article:
         import htmldate
 
-        element_classes_in_c()
-        tree = parse_html(html)
+        tree = load_html(html)
         if tree is None:
             raise Unreadable("no-text", "the HTML could not be parsed")
         declared_language = (tree.xpath("string(/html/@lang)") or "").strip()[:2].lower() or None
@@ -344,7 +240,7 @@ class Extractor:
             tags=declared.tags,
             link_texts=link_texts,
         )
-        article.language = detect_language(article.text, declared_language)
+        article.language = detect_language(self.identify_language, article.text, declared_language)
         return article
 
     def _check_article(
@@ -385,6 +281,12 @@ class ExtractPipeline(DocumentStage):
             check_og_type=settings.getbool("SIEVE_CHECK_OG_TYPE"),
         )
         return cls(stats, extractor)
+
+    def start(self) -> None:
+        from pipelines import language_model, trafilatura_patches
+
+        trafilatura_patches.install()
+        language_model.identifier()
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Page):

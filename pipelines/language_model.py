@@ -1,15 +1,15 @@
-"""py3langid's language model, made the identifier ``py3langid.classify``
-uses when this module is imported. The fork server of the worker processes
-(:mod:`pipelines.workers`) imports it first of the stages' modules; the
-crawl's own process, which only builds the stages, never loads it, unless it
-extracts pages itself (``SIEVE_WORKERS=0``), when the first page loads it.
+"""py3langid's language model as an :class:`Identifier` of Sieve's own,
+which the extraction stage is handed (:func:`identifier`); py3langid's own
+global identifier is left as it is. Workers load it when they start
+(``ExtractPipeline.start``), the crawl's own process only when it extracts
+pages itself (``SIEVE_WORKERS=0``).
 
 py3langid ships its model LZMA-compressed, and unpacking it took 0.45 s of
 CPU at every start: its arrays are unpacked once into Sieve's cache
 (:mod:`crawler.cache`), one file each, and memory-mapped from there. Loading
-then reads nothing: the kernel reads the files in while the fork server
-imports the other stages' modules, and the workers, and the runs after,
-share the same pages. Without a cache the arrays stay in memory.
+then reads nothing: the kernel reads the large files in ahead, and the
+workers, and the runs after, share the same pages. Without a cache each
+process unpacks the arrays and keeps them in memory.
 
 py3langid walks its automaton one byte at a time in Python; :class:`Identifier`
 walks it for all the bytes of a text at once with numpy (language detection
@@ -126,10 +126,9 @@ def array(name: str) -> np.ndarray:
     return unpacked()[name] if mapped is None else mapped
 
 
-def load() -> None:
-    if not isinstance(langid.IDENTIFIER, Identifier):
-        langid.IDENTIFIER = Identifier({name: array(name) for name in ARRAYS})
-        unpacked.cache_clear()  # 68 MB, needed only to fill the cache
-
-
-load()
+@functools.cache
+def identifier() -> Identifier:
+    """The identifier, loaded once a process."""
+    loaded = Identifier({name: array(name) for name in ARRAYS})
+    unpacked.cache_clear()  # 68 MB, needed only to fill the cache
+    return loaded

@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 ARTEFACT_MIN_WORDS = 25
 #: A paragraph longer than this (normalised characters) that repeats the one
 #: before it is an artefact however often it is printed: the length under
-#: which trafilatura kept such copies itself (pipelines.extract.every_copy_kept).
+#: which trafilatura kept such copies itself (pipelines.trafilatura_patches.every_copy_kept).
 IN_A_ROW_MIN_CHARS = 50
 #: The most earlier paragraphs sharing one LSH band that a paragraph is
 #: compared with, the nearest first: time stays linear in the article even

@@ -38,6 +38,11 @@ class DocumentStage:
     def build(cls, settings: BaseSettings, stats: Stats) -> Self:
         raise NotImplementedError
 
+    def start(self) -> None:
+        """Called once in the process that runs the stage (a worker, or the
+        crawl's process without workers) before its first document: what
+        the stage installs or loads for the whole process."""
+
     def __getstate__(self) -> dict[str, Any]:
         # The crawl's stats stay in the crawl's process.
         return {k: v for k, v in self.__dict__.items() if k != "stats"}

@@ -44,6 +44,7 @@ def worker_main(conn: Connection, stages: list[DocumentStage]) -> None:
     stats = StatsDelta()
     for stage in stages:
         stage.stats = stats
+        stage.start()
     while True:
         try:
             item = conn.recv()

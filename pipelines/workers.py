@@ -404,6 +404,8 @@ class ParallelItemProcessor:
     async def open_spider_async(self) -> None:
         if self.pool is not None:
             self.pool.start()
+        for stage in self.leading:
+            stage.start()
         await self.manager.open_spider_async()
 
     async def close_spider_async(self) -> None:

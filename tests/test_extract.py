@@ -171,22 +171,33 @@ def page_with_a_paragraph_printed(times: int) -> bytes:
     return page_html().replace(b'<div class="story-body">', f'<div class="story-body">{body}'.encode(), 1)
 
 
-def test_trafilatura_still_drops_consecutive_copies_itself():
-    """The guard of pipelines.extract.every_copy_kept: when this fails,
-    trafilatura no longer drops them (or does it elsewhere)."""
-    import trafilatura
-
-    text = trafilatura.extract(page_with_a_paragraph_printed(95).decode(), fast=True, deduplicate=False, include_comments=False)
-    assert text.count("three gears") == 2  # one of the 95, and the page's own copy further down
-    import inspect
-
-    from trafilatura import main_extractor
-
-    assert main_extractor.MIN_DUPLICATE_LENGTH == 50
-    readers = [name for name, f in inspect.getmembers(main_extractor, inspect.isfunction) if f.__module__ == main_extractor.__name__ and "MIN_DUPLICATE_LENGTH" in inspect.getsource(f)]
-    assert readers == ["extract_content", "recover_wild_text"]
-
-
 def test_every_copy_of_a_paragraph_printed_in_a_row_reaches_the_stages():
     article = extract(page_with_a_paragraph_printed(95))
     assert sum("three gears" in p.text for p in article.paragraphs) == 96  # the page's own copy, and 95 more
+
+
+# --- language ----------------------------------------------------------------
+
+
+def test_language_is_what_the_identifier_handed_in_says():
+    extractor = Extractor(max_bytes=10_000, favor_precision=False, min_article_chars=400, max_link_density=0.5, identify_language=lambda text: "xx")
+    page = Page(url="file:///x.txt", body=" ".join(PARAGRAPHS).encode(), kind="text")
+    assert extractor.extract(page, StatsDelta()).language == "xx"
+
+
+def test_stage_in_this_process_identifies_languages_with_sieves_model_not_py3langids_global(monkeypatch):
+    from py3langid import langid
+
+    from pipelines import language_model
+    from pipelines.extract import ExtractPipeline
+    from tests.conftest import project_crawler
+
+    global_before = langid.IDENTIFIER
+    stage = ExtractPipeline.from_crawler(project_crawler(SIEVE_WORKERS=0))
+    stage.start()
+    assert isinstance(language_model.identifier(), language_model.Identifier)
+    assert langid.IDENTIFIER is global_before  # py3langid's own is left alone
+    classified = []
+    monkeypatch.setattr(language_model.Identifier, "classify", lambda self, text: classified.append(text) or ("en", 1.0))
+    article = stage.process_item(Page(url="file:///x.txt", body=" ".join(PARAGRAPHS).encode(), kind="text"))
+    assert (article.language, len(classified)) == ("en", 1)
