@@ -33,6 +33,8 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler.scrapy_internals import ask_scheduler_now
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -132,14 +134,9 @@ class SharedFrontierIdle:
             # Another crawler may queue requests at any time, but Scrapy asks
             # an idle crawler's scheduler only every 5 s (the engine's
             # heartbeat): ask sooner.
-            asyncio.get_running_loop().call_later(IDLE_POLL, self._ask_scheduler)
+            asyncio.get_running_loop().call_later(IDLE_POLL, ask_scheduler_now, self.crawler)
             raise DontCloseSpider
         logger.info("The shared frontier has been empty for %.0f s: closing", now - self.idle_since)
-
-    def _ask_scheduler(self) -> None:
-        slot = getattr(self.crawler.engine, "_slot", None)  # None once closed
-        if slot is not None:
-            slot.nextcall.schedule()
 
 
 #: Takes a download slot on a host for the whole cluster, or says how many

@@ -13,9 +13,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
-from scrapy.utils.sitemap import Sitemap
-
 from crawler.errors import SpiderArgumentError
+from crawler.scrapy_internals import NewsSitemap
 
 XML_PARSER = etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False, no_network=True)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -75,27 +74,6 @@ def date_argument(name: str, value: str | None) -> str | None:
     except ValueError:
         raise SpiderArgumentError(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
     return value
-
-
-class NewsSitemap(Sitemap):
-    """Scrapy's sitemap parser, also reading a news sitemap's publication
-    date (nested in ``<news:news>``, which Scrapy's keeps only as text)."""
-
-    __slots__ = ()
-
-    def _process_sitemap_element(self, elem: etree._Element) -> dict[str, Any] | None:
-        published = next(
-            (
-                node.text.strip()
-                for node in elem.iter()
-                if self._get_tag_name(node) == "publication_date" and node.text and node.text.strip()
-            ),
-            None,
-        )
-        entry = super()._process_sitemap_element(elem)
-        if entry is not None and published:
-            entry["publication_date"] = published
-        return entry
 
 
 def sitemap_entries(body: bytes) -> tuple[str, list[Entry]]:

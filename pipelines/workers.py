@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import inspect
 import logging
 import multiprocessing
@@ -62,17 +61,25 @@ logger = logging.getLogger(__name__)
 def timed(stage: Any, stats: Any) -> Any:
     """The stage, its ``process_item`` counted as :func:`timed_call` does
     (not an asynchronous one, whose time is mostly waiting)."""
-    process_item = stage.process_item
-    if inspect.iscoroutinefunction(process_item):
+    if inspect.iscoroutinefunction(stage.process_item):
         return stage
-    key = stage_cpu_key(stage)
+    return TimedStage(stage, stats)
 
-    @functools.wraps(process_item)
-    def process_item_timed(item: Any) -> Any:
-        return timed_call(key, process_item, item, stats)
 
-    stage.process_item = process_item_timed
-    return stage
+class TimedStage:
+    """A stage as Scrapy's item pipeline manager sees it, with the CPU time
+    of each ``process_item`` counted; everything else is the stage's own."""
+
+    def __init__(self, stage: Any, stats: Any):
+        self.stage = stage
+        self.stats = stats
+        self.key = stage_cpu_key(stage)
+
+    def process_item(self, item: Any) -> Any:
+        return timed_call(self.key, self.stage.process_item, item, self.stats)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stage, name)
 
 
 @dataclass

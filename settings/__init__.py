@@ -85,7 +85,7 @@ DOWNLOADER_MIDDLEWARES = {
     # First of all: fetched content never makes Sieve read local files.
     "crawler.guards.WebOnlyMiddleware": 50,
     # Scrapy's, mended (see its docstring), in Scrapy's place.
-    "crawler.guards.RobotsTxtMiddleware": 100,
+    "crawler.scrapy_internals.RobotsTxtMiddleware": 100,
     # Before the retry and redirect middlewares (550, 600), after robots.txt.
     "crawler.incremental.ConditionalRequestMiddleware": 500,
     # Sees redirects before Scrapy's redirect middleware follows them.

@@ -24,6 +24,7 @@ SEED = "sieve_seed"
 from crawler.items import Page, Skipped, Unchanged
 from crawler.listings import Entry
 from crawler.pages import NAMED_URL, page_from_response, skipped_from_failure
+from crawler.scrapy_internals import wake_engine
 from crawler.urls import is_web_url, key_url
 
 if TYPE_CHECKING:
@@ -102,28 +103,7 @@ class ItemsInFlight:
         if self.waiter is not None and self.count <= self.limit and not self.waiter.done():
             self.waiter.set_result(None)
         if self.count == 0:
-            asyncio.get_running_loop().call_soon(self._wake_engine)
-
-    def _wake_engine(self, tries: int = 50) -> None:
-        """Scrapy 2.19 does not look again at a closing spider, nor at an idle
-        one before its next 5 s heartbeat, when the last item from ``start()``
-        leaves the pipeline (it does after a response): a crawl stopped with
-        Ctrl-C while such items were in the pipeline never closed. Poke both
-        checks, through the engine's private API, as its response path does."""
-        engine = self.crawler.engine
-        scraper = getattr(engine, "scraper", None)
-        if scraper is None or scraper.slot is None:
-            return
-        if scraper.slot.itemproc_size and tries:
-            # The scraper counts the item out a few steps after this signal;
-            # if others are still in, a response's path will check instead.
-            asyncio.get_running_loop().call_later(0.01, self._wake_engine, tries - 1)
-            return
-        if scraper.slot.closing is not None:
-            if not scraper.slot.closing.called:  # closed meanwhile by another path
-                scraper._check_if_closing()
-        elif engine._slot is not None:
-            engine._slot.nextcall.schedule()
+            asyncio.get_running_loop().call_soon(wake_engine, self.crawler)
 
     async def wait_until(self, at_most: int) -> None:
         """Return once no more than ``at_most`` items are in flight."""
