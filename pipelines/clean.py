@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from crawler.checks import patterns_setting
+from crawler.sieve_settings import patterns_setting
 from crawler.items import Article, Paragraph, Skipped
 from pipelines.fingerprints import normalize
 from pipelines.stage import DocumentStage, Stats
@@ -139,7 +139,7 @@ class BoilerplateCleaner:
     articles."""
 
     def __init__(self, patterns: Iterable[str] = ()):
-        # Checked as a setting already (crawler.checks.patterns_setting).
+        # Checked as a setting already (crawler.sieve_settings.patterns_setting).
         self.patterns = [re.compile(pattern, re.IGNORECASE) for pattern in patterns]
 
     def clean(self, article: Article, *, plain_text: bool) -> None:

@@ -5,6 +5,8 @@ Every setting can be changed per run with ``-s NAME=value``.
 
 from scrapy.settings import default_settings
 
+from crawler.sieve_settings import defaults
+
 BOT_NAME = "sieve"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -27,7 +29,7 @@ ITEM_PIPELINES = {
 # runs, and the run record (runs row, error counters, exit status).
 EXTENSIONS = {
     # First: every SIEVE_* setting checked before anything is opened.
-    "crawler.checks.SettingsCheck": 10,
+    "crawler.sieve_settings.SettingsCheck": 10,
     "crawler.database.Database": 100,
     "crawler.incremental.Incremental": 110,
     # Before RunRecord: its last memory sample is in the stats the run's row keeps.
@@ -99,110 +101,7 @@ DOWNLOADER_MIDDLEWARES = {
 
 # --- Sieve ---------------------------------------------------------------
 
-#: The SQLite database the articles go to (created when missing).
-SIEVE_DB = "sieve.db"
-#: Documents larger than this (after decompression) are skipped, not read.
-SIEVE_MAX_BYTES = 10 * 1024 * 1024
-#: How many levels of sitemap indexes the sitemap spider follows below the
-#: sitemap it is given; deeper ones are skipped (sitemap-too-deep).
-SIEVE_SITEMAP_MAX_DEPTH = 3
-#: The site spider follows at most this many links from one page; the rest
-#: are counted (sieve/refused/too-many-links) and left.
-SIEVE_MAX_LINKS_PER_PAGE = 1000
-#: Query parameters that only track where a reader came from, or which
-#: visit this is (session ids): left out of every URL Sieve fetches and
-#: stores, so one article has one row ("*" matches any characters; case
-#: does not count).
-SIEVE_TRACKING_PARAMETERS = [
-    "utm_*", "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_ga",
-    "phpsessid", "jsessionid", "sessionid", "sid",
-]  # fmt: skip
-#: A URL or e-mail address for site owners, sent in the User-Agent.
-SIEVE_CONTACT = ""
-
-#: Worker processes for extraction, cleaning and MinHash signatures; None
-#: means one per CPU, 0 runs every stage in the crawl's own process.
-SIEVE_WORKERS = None
-#: A worker that takes longer than this on one page is replaced, and the
-#: page skipped (extraction-timeout).
-SIEVE_EXTRACT_TIMEOUT = 60.0
-
-#: Passed to trafilatura: fewer stray lines, at the risk of losing some text.
-SIEVE_FAVOR_PRECISION = False
-#: Extra regular expressions; a paragraph that matches one of them in full
-#: (case-insensitive) is removed wherever it stands, with reason "pattern".
-#: On the command line: a JSON list, or one pattern per line.
-SIEVE_BOILERPLATE_PATTERNS: list[str] = []
-
-#: The repeat stage removes paragraphs an article prints again by accident
-#: (False: it removes nothing, and still signs paragraphs for dedup).
-SIEVE_REPEATS_ENABLED = True
-#: A paragraph is a repeat of an earlier one in the same article when the
-#: estimated Jaccard similarity of their shingles reaches this.
-SIEVE_REPEAT_THRESHOLD = 0.8
-#: Paragraphs with fewer words than this are removed only as exact repeats.
-SIEVE_REPEAT_MIN_WORDS = 8
-#: The repeat stage removes duplication artefacts, on or off; off, it still
-#: leaves the signatures and keys dedup needs, and removes nothing.
-SIEVE_REPEATS_ENABLED = True
-
-#: Cross-document dedup (near-duplicate articles, site boilerplate) on or off.
-SIEVE_CROSS_DEDUP_ENABLED = True
-#: An article is a near-duplicate of a stored one at this Jaccard similarity
-#: of their shingles (exact, after LSH finds the candidates).
-SIEVE_NEAR_DUP_THRESHOLD = 0.8
-#: ...or when at least this share of the shorter text's shingles are in the
-#: longer one (0: this containment rule is off)...
-SIEVE_NEAR_DUP_CONTAINMENT = 0.7
-#: ...and the shorter text has at least this many words.
-SIEVE_NEAR_DUP_MIN_WORDS = 80
-#: A paragraph near-identical in this many articles of one source (the new
-#: one included) is that site's boilerplate...
-SIEVE_SITE_BOILERPLATE_MIN = 3
-#: ...where near-identical means this Jaccard similarity (short paragraphs:
-#: identical once normalised).
-SIEVE_SITE_BOILERPLATE_SIMILARITY = 0.9
-
-#: Writes are committed in batches of this many documents...
-SIEVE_STORE_BATCH = 100
-#: ...and no write transaction stays open longer than this many seconds.
-SIEVE_STORE_FLUSH_SECONDS = 1.0
-
-#: Site crawls and sitemaps store a page only if it reads as an article:
-#: at least this many characters of extracted text...
-SIEVE_MIN_ARTICLE_CHARS = 400
-#: ...of which at most this share is the text of links (listing pages are
-#: mostly headlines that link to articles).
-SIEVE_MAX_LINK_DENSITY = 0.5
-#: ...and whose og:type, when it names no article, is borne out by a declared
-#: publication time or by prose with little link text (False: og:type is not
-#: read).
-SIEVE_CHECK_OG_TYPE = True
-#: files: follow symbolic links that lead out of the folder read (links
-#: inside it are followed either way; each file and folder is read once).
-SIEVE_FILES_FOLLOW_LINKS = False
-#: How long a write waits for another process's write transaction.
-SIEVE_DB_BUSY_TIMEOUT = 60.0
-
-#: A progress line this often, in seconds, while a crawl runs; 0: none.
-SIEVE_PROGRESS_INTERVAL = 10.0
-
-#: A Redis or Valkey URL (redis://host:6379/0): crawler processes share one
-#: frontier there (pip install -r requirements-cluster.txt). Empty: none.
-SIEVE_REDIS_URL = ""
-#: With a shared frontier, a crawler whose queue is empty waits this long
-#: for other crawlers to add requests before it closes; so does the writer
-#: (scrapy crawl stream) whose stream is empty, unless -a keep_running=true.
-SIEVE_CLUSTER_IDLE_SECONDS = 10.0
-#: Cluster crawlers pause when this many documents wait for the writer.
-SIEVE_STREAM_MAX_BACKLOG = 10000
-
-#: A folder: the web spiders write every response they download there, as
-#: .warc.gz files (scrapy crawl warc reads them back). Empty: none.
-SIEVE_WARC_OUTPUT = ""
-#: A WARC file is closed and a new one begun past this many bytes.
-SIEVE_WARC_MAX_BYTES = 1024**3
-
-#: Incremental runs: conditional requests for stored articles, and no
-#: reprocessing of documents that have not changed since the last run.
-SIEVE_INCREMENTAL = True
+# Sieve's own settings, declared with what each takes and does in
+# crawler/sieve_settings.py. To change one for every run, set it below this
+# line (SIEVE_DB = "news.db").
+globals().update(defaults())

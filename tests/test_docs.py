@@ -143,11 +143,30 @@ def test_readme_links_resolve(path):
     assert not broken, f"{path.relative_to(REPO)} links to missing files: {broken}"
 
 
-@pytest.mark.parametrize("name", SIEVE_SETTINGS)
-def test_every_sieve_setting_is_checked_at_start(name):
-    from crawler.checks import CHECKS
+def settings_rows() -> dict[str, str]:
+    """docs/settings.md's rows of Sieve's settings: name -> default column."""
+    return dict(re.findall(r"^\|\s*`(SIEVE_\w+)`\s*\|([^|]*)\|", doc("settings.md"), re.MULTILINE))
 
-    assert name in CHECKS
+
+def test_settings_doc_has_one_row_per_declared_setting_and_no_other():
+    from crawler.sieve_settings import BY_NAME
+
+    rows = re.findall(r"^\|\s*`(SIEVE_\w+)`\s*\|", doc("settings.md"), re.MULTILINE)
+    assert sorted(rows) == sorted(BY_NAME) == SIEVE_SETTINGS
+
+
+@pytest.mark.parametrize("name", SIEVE_SETTINGS)
+def test_documented_default_is_the_declared_one(name):
+    from crawler.sieve_settings import BY_NAME
+
+    default = BY_NAME[name].default
+    column = settings_rows()[name].strip()
+    if isinstance(default, list):
+        assert all(f"`{value}`" in column for value in default[:2]) if default else column == "`[]`"
+    elif default == "":
+        assert column == "empty"
+    else:
+        assert column.startswith(f"`{default}`"), f"docs/settings.md gives {column} for {name}, declared {default!r}"
 
 
 def counters_in_code() -> list[str]:

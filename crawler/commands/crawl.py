@@ -2,8 +2,9 @@
 
 Same as Scrapy's own command, except that:
 
-- a wrong spider argument or setting prints one line, not a traceback
-  (exit status 2); so does a database that cannot be used (exit status 1);
+- a wrong setting prints one line, not a traceback (exit status 2), as
+  soon as the command line is read; so do a wrong spider argument, and a
+  database that cannot be used (exit status 1);
 - the worker processes' fork server starts as soon as the command line is
   read, before Scrapy builds the crawl, so that its imports run meanwhile,
   on another CPU;
@@ -22,6 +23,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler.errors import SieveError
+from crawler.sieve_settings import check_settings
 from pipelines.workers import start_fork_server
 
 if TYPE_CHECKING:
@@ -38,6 +40,11 @@ class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
+        try:
+            check_settings(self.settings)
+        except SieveError as exc:
+            print(f"scrapy crawl {' '.join(args[:1])}: {exc}".replace("  ", " "), file=sys.stderr)
+            raise SystemExit(exc.exit_status) from None
         if len(args) == 1:
             start_fork_server(self.settings)
 

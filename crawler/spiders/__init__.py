@@ -129,7 +129,7 @@ class WebSpider(SieveSpider):
         try:
             max_bytes = settings.getint("SIEVE_MAX_BYTES")
         except ValueError:
-            return  # SettingsCheck says so in one line when the crawl starts
+            return  # crawler.sieve_settings says so in one line
         settings.set("DOWNLOAD_MAXSIZE", max_bytes, priority="spider")
         # Scrapy stops downloading while the responses being processed
         # (their items included) add up to more than this: room for two

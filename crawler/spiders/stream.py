@@ -10,7 +10,7 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
-from crawler.checks import check_redis
+from crawler.sieve_settings import check_redis
 from crawler.cluster import use_writer_stages
 from crawler.database import Database
 from crawler.errors import SieveError, SpiderArgumentError
