@@ -15,6 +15,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The values of each MinHash signature an article carries: the dedup
+#: scheme's permutations (pipelines.fingerprints.MinhashConfig.num_perm).
+SIGNATURE_VALUES = 128
+
 
 def content_hash(text: str) -> str:
     """The hash stored with an article's text (``articles.content_hash``)."""

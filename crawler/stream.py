@@ -27,13 +27,12 @@ import dataclasses
 import json
 from array import array
 from collections.abc import Callable
-from functools import cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from crawler.database import PreviousFetch
 from crawler.errors import SieveError
-from crawler.items import ArchiveRecord, Article, Fetch, Paragraph, Removal, Skipped, Unchanged
+from crawler.items import SIGNATURE_VALUES, ArchiveRecord, Article, Fetch, Paragraph, Removal, Skipped, Unchanged
 from crawler.urls import is_web_url
 
 if TYPE_CHECKING:
@@ -246,14 +245,6 @@ def _by_position(convert: Convert) -> Convert:
     return convert_object
 
 
-@cache
-def _signature_length() -> int:
-    # Imported when first needed: the crawl's start-up (scrapy list) does without numpy.
-    from pipelines.fingerprints import MinhashConfig
-
-    return MinhashConfig.num_perm
-
-
 def _minhash(value: Any) -> np.ndarray:
     import numpy as np
 
@@ -263,8 +254,8 @@ def _minhash(value: Any) -> np.ndarray:
         data = binascii.a2b_base64(value, strict_mode=True)
     except ValueError:  # binascii.Error, or a character that is not ASCII
         raise _Wrong("not base64") from None
-    if len(data) != 4 * _signature_length():
-        raise _Wrong(f"{len(data)} bytes, not {_signature_length()} uint32 values")
+    if len(data) != 4 * SIGNATURE_VALUES:
+        raise _Wrong(f"{len(data)} bytes, not {SIGNATURE_VALUES} uint32 values")
     return np.frombuffer(data, dtype=np.uint32)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import xxhash
 
 from crawler.cache import cached
+from crawler.items import SIGNATURE_VALUES
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -54,7 +55,7 @@ class MinhashConfig:
     """
 
     shingle_chars: int = 5
-    num_perm: int = 128
+    num_perm: int = SIGNATURE_VALUES
     seed: int = 1
     article_bands: int = 32
     article_rows: int = 4

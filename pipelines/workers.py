@@ -373,6 +373,11 @@ def worker_count(settings: BaseSettings) -> int:
 
 
 class ParallelItemProcessor:
+    @staticmethod
+    def start_early(settings: BaseSettings) -> None:
+        """Called by ``scrapy crawl`` once it has read its command line."""
+        start_fork_server(settings)
+
     def __init__(
         self, crawler: Crawler, manager: ItemPipelineManager, pool: WorkerPool | None, leading: list[DocumentStage]
     ):

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.utils.misc import load_object
 
 from crawler.errors import SieveError
 from crawler.sieve_settings import check_settings
-from pipelines.workers import start_fork_server
 
 if TYPE_CHECKING:
     import argparse
@@ -46,7 +46,18 @@ class Command(ScrapyCrawlCommand):
             print(f"scrapy crawl {' '.join(args[:1])}: {exc}".replace("  ", " "), file=sys.stderr)
             raise SystemExit(exc.exit_status) from None
         if len(args) == 1:
-            start_fork_server(self.settings)
+            self._start_item_processor_early()
+
+    def _start_item_processor_early(self) -> None:
+        """An item processor with a ``start_early(settings)`` (Sieve's starts
+        its workers' fork server) gets going while Scrapy builds the crawl."""
+        try:
+            processor = load_object(self.settings["ITEM_PROCESSOR"])
+        except (ValueError, ImportError, NameError, AttributeError):
+            return  # a wrong setting: the crawl, as it is built, says which
+        start_early = getattr(processor, "start_early", None)
+        if callable(start_early):
+            start_early(self.settings)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
