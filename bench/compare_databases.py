@@ -55,7 +55,10 @@ def main() -> int:
     parser.add_argument("--show", type=int, default=3, help="differences printed per table")
     args = parser.parse_args()
     before, after = sqlite3.connect(args.before), sqlite3.connect(args.after)
-    tables = lambda db: {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} - LEFT_OUT
+
+    def tables(db: sqlite3.Connection) -> set[str]:
+        return {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} - LEFT_OUT
+
     names = sorted(tables(before) | tables(after))
     print("| table | rows before | rows after | only before | only after |")
     print("|---|---|---|---|---|")

@@ -466,7 +466,7 @@ def quality(args: argparse.Namespace) -> None:
         containment = max(exact_measures(a, b)[1] for a, b in texts)
         words = sorted(min(fingerprints.word_count(a), fingerprints.word_count(b)) for a, b in texts)
         rows.append((kind, str(len(pairs)), f"{containment:.3f}", f"{words[len(words) // 2]} / {words[-1]}", *linked))
-    for name, o in outcomes.items():
+    for o in outcomes.values():
         story = {o.id_of[d.key]: d.story for d in docs if d.key in o.id_of}
         links = [(a, b) for a, b, *_ in ((r[0], r[3]) for r in o.rows) if b is not None]
         o.false_links = [(a, b) for a, b in links if story[a] != story[b]]

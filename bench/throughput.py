@@ -167,7 +167,7 @@ def print_stages(measured: dict[str, list[Measured]], count: int) -> None:
     print("| CPU ms per page | " + " | ".join(sieve) + " |")
     print("|---|" + "---|" * len(sieve))
     for key in stages:
-        cells = [f"{median(runs, lambda r: r.stats.get(key, 0)) / 1000 / count:.2f}" for runs in sieve.values()]
+        cells = [f"{median(runs, lambda r, key=key: r.stats.get(key, 0)) / 1000 / count:.2f}" for runs in sieve.values()]
         print(f"| stage {key.removeprefix('sieve/cpu_us/')} | " + " | ".join(cells) + " |")
     own = {label: median(runs, lambda r: r.own_cpu) * 1000 / count for label, runs in sieve.items()}
     print("| the crawl's own process (all of the above when it has no workers) | " + " | ".join(f"{v:.2f}" for v in own.values()) + " |")

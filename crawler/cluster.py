@@ -36,10 +36,9 @@ from scrapy.utils.httpobj import urlparse_cached
 from crawler.scrapy_internals import ask_scheduler_now
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
-
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
@@ -34,9 +33,8 @@ from crawler.errors import SieveError
 from crawler.items import Fetch
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -39,10 +39,9 @@ from crawler.database import Database, PreviousFetch, StoredArticle
 from crawler.items import Fetch, Unchanged
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from typing_extensions import Self
 
     from crawler.items import Article
     from crawler.stream import FetchMirror

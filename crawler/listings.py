@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
+
 from crawler.errors import SpiderArgumentError
 from crawler.scrapy_internals import NewsSitemap
 

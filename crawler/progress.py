@@ -28,9 +28,8 @@ from scrapy.exceptions import NotConfigured
 from crawler.runs import sum_counters
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

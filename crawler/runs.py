@@ -27,9 +27,8 @@ from crawler.database import Database, now
 
 if TYPE_CHECKING:
     import sqlite_utils
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ class SharedScheduler(Scheduler):
                 server=self.server, spider=spider, key=self.queue_key % {"spider": spider.name}, serializer=self.serializer
             )
         except TypeError as e:
-            raise ValueError(f"Failed to instantiate queue class '{self.queue_cls}': {e}")
+            raise ValueError(f"Failed to instantiate queue class '{self.queue_cls}': {e}") from e
         if not self.df:
             self.df = load_object(self.dupefilter_cls).from_spider(spider)
         if self.flush_on_start:

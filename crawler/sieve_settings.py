@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 from crawler.errors import SettingError, SieveError
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
 
 def whole(minimum: int, *, none_allowed: bool = False) -> Callable[[Any], None]:

@@ -21,16 +21,15 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from crawler.sieve_settings import patterns_setting
 from crawler.items import Article, Paragraph, Skipped
+from crawler.sieve_settings import patterns_setting
 from pipelines.fingerprints import normalize
 from pipelines.stage import DocumentStage, Stats
 from pipelines.text import is_list_item, word_count
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

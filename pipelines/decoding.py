@@ -19,7 +19,6 @@ from w3lib.encoding import html_to_unicode, http_content_type_encoding, resolve_
 
 from crawler.bodies import Unreadable
 
-
 # Formats that turn up under text-like names or with text content types.
 MAGIC_NUMBERS = {
     b"%PDF-": "a PDF document",

@@ -28,9 +28,8 @@ from pipelines.trafilatura_patches import load_html
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
-    from typing_extensions import Self
-
     from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
 # trafilatura, htmldate and the language model are imported where they are
 # used: the crawl's own process builds this stage to check its settings and,

@@ -44,9 +44,8 @@ from pipelines.fingerprints import MinhashConfig
 from pipelines.neardup import NearDuplicateRule
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -59,10 +59,9 @@ from pipelines.corpus import CorpusIndex, open_index
 from pipelines.fingerprints import MinhashConfig
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

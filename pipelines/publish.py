@@ -21,9 +21,8 @@ from crawler.items import Article, Skipped, Unchanged
 from crawler.stream import STREAM_KEY, encode
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

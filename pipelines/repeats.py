@@ -48,9 +48,8 @@ from pipelines.fingerprints import MinhashConfig
 from pipelines.stage import DocumentStage, Stats
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,8 @@ from pipelines.fingerprints import MinhashConfig
 
 if TYPE_CHECKING:
     import sqlite_utils
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

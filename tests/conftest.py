@@ -96,8 +96,9 @@ def chdir_tmp(tmp_path: Path) -> Iterator[Path]:
 def project_crawler(**overrides):
     """A Scrapy crawler with Sieve's settings (and ``overrides``), for building
     pipeline stages in-process."""
-    import settings as project_settings
     from scrapy.utils.test import get_crawler
+
+    import settings as project_settings
 
     values = {name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()}
     return get_crawler(settings_dict={**values, **overrides})

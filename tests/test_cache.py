@@ -139,7 +139,7 @@ def test_permutations_from_the_cache_are_datasketchs(empty_cache, monkeypatch):
 
 
 def test_permutations_of_another_size_are_not_read_from_the_cache(empty_cache):
-    MinhashConfig().permutations
+    _ = MinhashConfig().permutations  # fills the cache
     (file,) = empty_cache.iterdir()
     (empty_cache / file.name.replace("-128-", "-64-")).write_bytes(file.read_bytes())  # a wrong file
 

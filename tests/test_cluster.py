@@ -129,7 +129,7 @@ def test_two_crawlers_and_a_writer_fetch_each_page_once_and_store_what_one_crawl
     assert frontier(valkey, "--clear").returncode == 0
     results = crawl_together(fresh_site, valkey, SIEVE_WORKERS="1")
     assert [r.returncode for r in results] == [0, 0], results[0].stderr[-2000:] + results[1].stderr[-2000:]
-    assert all("DeprecationWarning" not in r.stderr for r in results), [l for r in results for l in r.stderr.splitlines() if "Deprecat" in l]
+    assert all("DeprecationWarning" not in r.stderr for r in results), [line for r in results for line in r.stderr.splitlines() if "Deprecat" in line]
     fetched = Counter(path for path in fresh_site.paths_requested() if path != "/robots.txt")
     assert fetched and max(fetched.values()) == 1, [p for p, n in fetched.items() if n > 1]
 
@@ -146,7 +146,7 @@ def test_crawler_joining_a_frontier_with_requests_warns_of_no_deprecation(fresh_
     (second,) = crawl_together(fresh_site, valkey, crawlers=1, LOG_LEVEL="DEBUG")
     assert second.returncode == 0, second.stderr[-2000:]
     assert "Resuming crawl (" in second.stderr
-    assert "Deprecat" not in first.stderr + second.stderr, [l for l in (first.stderr + second.stderr).splitlines() if "Deprecat" in l]
+    assert "Deprecat" not in first.stderr + second.stderr, [line for line in (first.stderr + second.stderr).splitlines() if "Deprecat" in line]
 
 
 def test_next_run_needs_the_frontier_cleared(fresh_site, valkey, tmp_path):

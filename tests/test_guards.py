@@ -6,7 +6,7 @@ import pytest
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.guards import Refused, RedirectLoopMiddleware, WebOnlyMiddleware
+from crawler.guards import RedirectLoopMiddleware, Refused, WebOnlyMiddleware
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/a", "data:text/html,hi"])

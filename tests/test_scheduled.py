@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler import database
 import settings as project_settings
+from crawler import database
 from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, slow_stages, write_articles
 from tests.fixture_site import STORIES
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crawler.items import ArchiveRecord, Article, Fetch, Page, Paragraph, Skipped, Unchanged
+from crawler.items import ArchiveRecord, Article, Fetch, Page, Skipped, Unchanged
 from crawler.stream import SCHEMA_VERSION, UnreadableEntry, decode, encode, entry_id
 from tests.conftest import FIXTURES
 

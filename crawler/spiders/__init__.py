@@ -17,10 +17,6 @@ from crawler import __version__
 from crawler.cluster import use_shared_frontier
 from crawler.errors import SpiderArgumentError
 from crawler.incremental import PAGE, Incremental
-
-#: Request meta key: this request fetches a seed of the run (a start page,
-#: sitemap or feed the user named), whose failure fails the run.
-SEED = "sieve_seed"
 from crawler.items import Page, Skipped, Unchanged
 from crawler.listings import Entry
 from crawler.pages import NAMED_URL, page_from_response, skipped_from_failure
@@ -28,11 +24,14 @@ from crawler.scrapy_internals import wake_engine
 from crawler.urls import is_web_url, key_url
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
+    from typing_extensions import Self
+
+#: Request meta key: this request fetches a seed of the run (a start page,
+#: sitemap or feed the user named), whose failure fails the run.
+SEED = "sieve_seed"
 
 logger = logging.getLogger(__name__)
 

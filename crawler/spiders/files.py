@@ -5,10 +5,10 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-from stat import S_ISREG
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -21,9 +21,8 @@ from crawler.items import Fetch, Page, Skipped, Unchanged
 from crawler.spiders import ItemsInFlight, SieveSpider
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     import sqlite_utils
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from scrapy.utils.url import url_has_any_extension
 from w3lib.url import safe_url_string
 
 from crawler.errors import SpiderArgumentError
+from crawler.incremental import PAGE
 from crawler.items import Page, Skipped, Unchanged
 from crawler.pages import page_from_response
-from crawler.incremental import PAGE
 from crawler.spiders import SEED, WebSpider
 from crawler.urls import is_web_url
 

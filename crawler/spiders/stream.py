@@ -10,20 +10,19 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
-from crawler.sieve_settings import check_redis
 from crawler.cluster import use_writer_stages
 from crawler.database import Database
 from crawler.errors import SieveError, SpiderArgumentError
+from crawler.sieve_settings import check_redis
 from crawler.spiders import ItemsInFlight, SieveSpider
 from crawler.stream import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode, entry_id
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,8 @@ from crawler.warc import ArchivedResponse, read_records
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from typing_extensions import Self
-
     from scrapy.crawler import Crawler
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
