@@ -61,7 +61,7 @@ from crawler.database import Database  # noqa: E402
 from crawler.items import Article, Paragraph  # noqa: E402
 from pipelines import fingerprints  # noqa: E402
 from pipelines.clean import CleanPipeline  # noqa: E402
-from pipelines.neardup import CrossDedupPipeline  # noqa: E402
+from pipelines.cross_dedup import CrossDedupPipeline  # noqa: E402
 from pipelines.repeats import RepeatPipeline  # noqa: E402
 from pipelines.store import StorePipeline  # noqa: E402
 
@@ -464,7 +464,7 @@ def quality(args: argparse.Namespace) -> None:
         linked = [str(sum(o.together(d.key, d.shares_with) for d in pairs)) for o in outcomes.values()]
         texts = [(first.text[first.id_of[d.key]], first.text[first.id_of[d.shares_with]]) for d in pairs]
         containment = max(exact_measures(a, b)[1] for a, b in texts)
-        words = sorted(min(fingerprints.word_count(a), fingerprints.word_count(b)) for a, b in texts)
+        words = sorted(min(fingerprints.normalized_word_count(a), fingerprints.normalized_word_count(b)) for a, b in texts)
         rows.append((kind, str(len(pairs)), f"{containment:.3f}", f"{words[len(words) // 2]} / {words[-1]}", *linked))
     for o in outcomes.values():
         story = {o.id_of[d.key]: d.story for d in docs if d.key in o.id_of}
@@ -478,12 +478,12 @@ def quality(args: argparse.Namespace) -> None:
         for d in missed:
             a, b = last.text[last.id_of[d.key]], last.text[last.id_of[d.copy_of]]
             j, c = exact_measures(a, b)
-            words = min(fingerprints.word_count(a), fingerprints.word_count(b))
+            words = min(fingerprints.normalized_word_count(a), fingerprints.normalized_word_count(b))
             print(f"{names[-1]}: missed {kind}: exact Jaccard {j:.3f}, containment {c:.3f}, shorter text {words} words")
     for name, o in outcomes.items():
         briefs = [(d, o.text[o.id_of[d.key]]) for d in docs if d.kind == DISTINCT_KINDS[1] and o.together(d.key, d.shares_with)]
         if briefs:
-            print(f"\n{name}: briefs linked, their words: {sorted(fingerprints.word_count(t) for _, t in briefs)}")
+            print(f"\n{name}: briefs linked, their words: {sorted(fingerprints.normalized_word_count(t) for _, t in briefs)}")
 
     # The tables of before, on the corpus of before (syndicated copies and
     # distinct stories left out of every figure).

@@ -44,7 +44,7 @@ def gunzip(data: bytes, max_bytes: int) -> bytes:
     return bytes(out)
 
 
-def unpack(body: bytes, max_bytes: int) -> bytes:
+def document_bytes(body: bytes, max_bytes: int) -> bytes:
     """The document's bytes, gunzipped if they are gzip, within ``max_bytes``."""
     if body.startswith(GZIP_MAGIC):
         return gunzip(body, max_bytes)

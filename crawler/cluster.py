@@ -54,7 +54,7 @@ CLUSTER_DOWNLOAD_DELAY = "CLUSTER_DOWNLOAD_DELAY"
 #: are the writer's (``scrapy crawl stream``).
 CRAWLER_STAGES = {
     "pipelines.identity.ArticleIdentityPipeline": None,
-    "pipelines.neardup.CrossDedupPipeline": None,
+    "pipelines.cross_dedup.CrossDedupPipeline": None,
     "pipelines.store.StorePipeline": None,
     "pipelines.publish.PublishPipeline": 800,
 }

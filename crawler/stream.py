@@ -2,11 +2,11 @@
 send each finished article, skip or unchanged document to a Redis Stream;
 one writer (``scrapy crawl stream``) dedups and stores them.
 
-- :func:`encode` / :func:`decode`: a document as one JSON entry with a
+- :func:`encode_entry` / :func:`decode_entry`: a document as one JSON entry with a
   schema version (never pickle: a Redis server is not a trusted source of
   code). An article travels with what the writer needs from the document
   stages: its kept paragraphs, the removals so far, MinHash signatures
-  (raw ``uint32`` bytes, base64) and LSH keys. :func:`decode` checks every
+  (raw ``uint32`` bytes, base64) and LSH keys. :func:`decode_entry` checks every
   field (:data:`SCHEMAS`) and raises :class:`UnreadableEntry`, naming the
   field, for an entry the writer could not store.
 - :class:`FetchMirror`: the writer's copy of ``fetches`` in Redis (one hash
@@ -61,7 +61,7 @@ def _signature(signature: np.ndarray | None) -> str | None:
     return None if signature is None else base64.b64encode(signature.tobytes()).decode("ascii")
 
 
-def encode(item: Article | Skipped | Unchanged) -> bytes:
+def encode_entry(item: Article | Skipped | Unchanged) -> bytes:
     if isinstance(item, Skipped):
         entry: dict[str, Any] = {"type": "skipped", "url": item.url, "reason": item.reason, "detail": item.detail}
     elif isinstance(item, Unchanged):
@@ -85,12 +85,12 @@ def encode(item: Article | Skipped | Unchanged) -> bytes:
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-# Reading an entry. The writer applies whatever decode() returns, so every
+# Reading an entry. The writer applies whatever decode_entry() returns, so every
 # field is checked here: a value of the wrong type would otherwise fail the
 # SQLite write of its whole batch, then every later writer's on the same
 # entry, and the stream would never drain. Each field has a converter that
 # returns the value as the items hold it or raises _Wrong: small closures
-# over type() checks, because decode() runs for every document the writer
+# over type() checks, because decode_entry() runs for every document the writer
 # applies.
 
 
@@ -328,7 +328,7 @@ SCHEMAS: dict[str, tuple[Callable[..., Any], dict[str, Convert], dict[str, Conve
 }
 
 
-def decode(data: bytes) -> Article | Skipped | Unchanged:
+def decode_entry(data: bytes) -> Article | Skipped | Unchanged:
     """The document of a stream entry; :class:`UnreadableEntry`, with the
     reason, if the entry does not hold one as :func:`encode` writes it."""
     try:

@@ -33,11 +33,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def pack(keys: Sequence[int]) -> bytes:
+def pack_keys(keys: Sequence[int]) -> bytes:
     return array("q", keys).tobytes()
 
 
-def unpack(blob: bytes | None) -> list[int]:
+def unpack_keys(blob: bytes | None) -> list[int]:
     keys = array("q")
     keys.frombytes(blob or b"")
     return list(keys)
@@ -196,11 +196,11 @@ class CorpusIndex:
         its signature. ``replace``: the article was indexed before."""
         if replace:
             self.unindex_article(article_id)
-        rows = [(article_id, position, text, pack(keys)) for position, text, keys in paragraphs]
+        rows = [(article_id, position, text, pack_keys(keys)) for position, text, keys in paragraphs]
         self.db.conn.executemany("INSERT INTO paragraphs (article_id, position, text, keys) VALUES (?, ?, ?, ?)", rows)
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO paragraph_bands (key, article_id, position) VALUES (?, ?, ?)",
-            [(key, article_id, position) for _, position, _, blob in rows for key in unpack(blob)],
+            [(key, article_id, position) for _, position, _, blob in rows for key in unpack_keys(blob)],
         )
         self._set_signature(article_id, signature, replace=False)
 
@@ -208,7 +208,7 @@ class CorpusIndex:
         for position, blob in self.db.execute(
             "SELECT position, keys FROM paragraphs WHERE article_id = ?", [article_id]
         ).fetchall():
-            self._delete_paragraph_bands(article_id, position, unpack(blob))
+            self._delete_paragraph_bands(article_id, position, unpack_keys(blob))
         self.db.execute("DELETE FROM paragraphs WHERE article_id = ?", [article_id])
         self._set_signature(article_id, None, replace=True)
 
@@ -239,7 +239,7 @@ class CorpusIndex:
         ).fetchone()
         if row is None:
             return False
-        self._delete_paragraph_bands(holder.article_id, holder.position, unpack(row[0]))
+        self._delete_paragraph_bands(holder.article_id, holder.position, unpack_keys(row[0]))
         self.db.execute(
             "DELETE FROM paragraphs WHERE article_id = ? AND position = ?", [holder.article_id, holder.position]
         )
@@ -265,12 +265,12 @@ class CorpusIndex:
             if row:
                 self.db.conn.executemany(
                     "DELETE FROM article_bands WHERE key = ? AND article_id = ?",
-                    [(key, article_id) for key in unpack(row[0])],
+                    [(key, article_id) for key in unpack_keys(row[0])],
                 )
         keys = self.config.article_keys(signature)
         self.db.execute(
             "INSERT OR REPLACE INTO article_keys (article_id, keys, signature) VALUES (?, ?, ?)",
-            [article_id, pack(keys), None if signature is None else signature.tobytes()],
+            [article_id, pack_keys(keys), None if signature is None else signature.tobytes()],
         )
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO article_bands (key, article_id) VALUES (?, ?)", [(key, article_id) for key in keys]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from crawler.bodies import Unreadable, unpack
+from crawler.bodies import Unreadable, document_bytes
 from crawler.items import Article, Page, Paragraph, Skipped
 from crawler.urls import host_of, is_web_url
 from pipelines.declared import Declarations, author_names, declarations, declared_canonical, publication, url_day
@@ -153,7 +153,7 @@ class Extractor:
         self.check_og_type = check_og_type
 
     def extract(self, page: Page, stats: Stats) -> Article:
-        body = unpack(page.body, self.max_bytes)
+        body = document_bytes(page.body, self.max_bytes)
         text = decode(body, html=page.kind == "html", content_type=page.content_type)
         if page.kind == "html":
             return self._from_html(page, text, stats)

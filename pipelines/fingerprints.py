@@ -47,7 +47,7 @@ class MinhashConfig:
     probability 0.99 (0.87 at 0.5, 0.9998 at 0.8). Unrelated articles share
     common 5-byte shingles (median Jaccard 0.08) and become candidates 0.2%
     of the time; their signatures rule them out before any text is read
-    (:mod:`pipelines.neardup`). Until 2026-11 articles were 20 x 6 (0.998 at
+    (:mod:`pipelines.cross_dedup`). Until 2026-11 articles were 20 x 6 (0.998 at
     Jaccard 0.8, 0.62 at 0.6); :func:`pipelines.corpus.open_index` re-keys a
     database indexed so. Paragraphs: site boilerplate recurs near-identically
     and there are many paragraphs to index, so 10 x 12: 0.96 at Jaccard 0.9,
@@ -217,7 +217,7 @@ def normalize(text: str) -> str:
     return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
-def word_count(text: str) -> int:
+def normalized_word_count(text: str) -> int:
     """Words of the normalised text."""
     return len(normalize(text).split())
 

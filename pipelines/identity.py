@@ -11,7 +11,7 @@ without tracking parameters), with two exceptions:
   ``og:url``) is stored under it when the canonical URL is on the page's
   own site, is not the site's home page, and holds no row yet or a row with
   the same story: the same text, or a near-duplicate by Sieve's own rule
-  (:class:`~pipelines.neardup.NearDuplicateRule`). So an AMP edition, a
+  (:class:`~pipelines.cross_dedup.NearDuplicateRule`). So an AMP edition, a
   print view or a URL with extra parameters updates one row.
 
 A canonical URL whose row holds another story is misdeclared: a section
@@ -40,8 +40,8 @@ from crawler.database import Database, next_change
 from crawler.items import Article
 from crawler.urls import key_url, same_site
 from pipelines.corpus import CorpusIndex
+from pipelines.cross_dedup import NearDuplicateRule
 from pipelines.fingerprints import MinhashConfig
-from pipelines.neardup import NearDuplicateRule
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

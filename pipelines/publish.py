@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.items import Article, Skipped, Unchanged
-from crawler.stream import STREAM_KEY, encode
+from crawler.stream import STREAM_KEY, encode_entry
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -49,7 +49,7 @@ class PublishPipeline:
         if not isinstance(item, (Article, Skipped, Unchanged)):
             return item
         async with self.client.pipeline(transaction=False) as pipe:
-            backlog = (await pipe.xadd(STREAM_KEY, {"doc": encode(item)}).xlen(STREAM_KEY).execute())[1]
+            backlog = (await pipe.xadd(STREAM_KEY, {"doc": encode_entry(item)}).xlen(STREAM_KEY).execute())[1]
         self.stats.inc_value("sieve/stream/sent")
         if backlog >= self.max_backlog:
             await self._wait_for_writer(backlog)

@@ -20,7 +20,7 @@ ITEM_PIPELINES = {
     "pipelines.clean.CleanPipeline": 200,
     "pipelines.repeats.RepeatPipeline": 300,
     "pipelines.identity.ArticleIdentityPipeline": 350,
-    "pipelines.neardup.CrossDedupPipeline": 400,
+    "pipelines.cross_dedup.CrossDedupPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
 

@@ -114,7 +114,7 @@ def stages():
     def process(item, **overrides):
         crawler = project_crawler(**overrides)
         for path in build_component_list(crawler.settings.getwithbase("ITEM_PIPELINES")):
-            if path.startswith(("pipelines.neardup.", "pipelines.store.")):
+            if path.startswith(("pipelines.cross_dedup.", "pipelines.store.")):
                 continue
             item = build_from_crawler(load_object(path), crawler).process_item(item)
         return item

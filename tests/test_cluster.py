@@ -397,17 +397,17 @@ def test_poisoned_entry_is_set_aside_with_its_reason_and_the_rest_of_its_batch_i
 
     from crawler.items import Page, Skipped
     from crawler.spiders.stream import UNREADABLE_KEY
-    from crawler.stream import GROUP, STREAM_KEY, encode
+    from crawler.stream import GROUP, STREAM_KEY, encode_entry
 
     body = (REPO / "examples" / "articles" / "000_257973ebbd4cd4c4.txt").read_bytes()
     article = stages(Page("file:///articles/000_257973ebbd4cd4c4.txt", body, "text", source="articles"))
-    poisoned = json.loads(encode(article))
-    poisoned["url"] = 12345  # issue 23: it passed decode() and failed the SQLite write of its batch
+    poisoned = json.loads(encode_entry(article))
+    poisoned["url"] = 12345  # issue 23: it passed decode_entry() and failed the SQLite write of its batch
     documents = [
-        encode(Skipped("https://example.org/gone", "http-404", "the server answered 404")),
+        encode_entry(Skipped("https://example.org/gone", "http-404", "the server answered 404")),
         json.dumps(poisoned).encode(),
-        encode(article),
-        encode(Skipped("https://example.org/private", "http-403", "the server answered 403")),
+        encode_entry(article),
+        encode_entry(Skipped("https://example.org/private", "http-403", "the server answered 403")),
     ]
     client = redis.Redis.from_url(valkey)
     ids = [client.xadd(STREAM_KEY, {b"doc": doc}) for doc in documents]

@@ -9,8 +9,8 @@ from scrapy.exceptions import DropItem
 from crawler.incremental import Incremental
 from crawler.items import Article, Paragraph, Skipped, Unchanged
 from pipelines.corpus import open_index
+from pipelines.cross_dedup import CrossDedupPipeline, NearDuplicateRule
 from pipelines.fingerprints import MinhashConfig
-from pipelines.neardup import CrossDedupPipeline, NearDuplicateRule
 from pipelines.repeats import RepeatFinder, RepeatPipeline
 from pipelines.store import StorePipeline
 from pipelines.worker_process import StatsDelta

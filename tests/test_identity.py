@@ -197,9 +197,9 @@ def test_only_a_same_site_canonical_other_than_the_home_page_may_stand_for_a_pag
 
 
 def identity_stage(database):
+    from pipelines.cross_dedup import NearDuplicateRule
     from pipelines.fingerprints import MinhashConfig
     from pipelines.identity import ArticleIdentityPipeline
-    from pipelines.neardup import NearDuplicateRule
     from pipelines.worker_process import StatsDelta
 
     rule = NearDuplicateRule(MinhashConfig(), threshold=0.8, containment=0.7, min_words=80)

@@ -12,7 +12,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.bodies import Unreadable, unpack
+from crawler.bodies import Unreadable, document_bytes
 from crawler.incremental import Incremental, body_hash
 from crawler.items import Page, Skipped
 from crawler.pages import page_from_response, skipped_from_failure
@@ -111,12 +111,12 @@ def test_unexpected_exception_is_a_download_error():
 
 def unreadable(body: bytes, max_bytes: int) -> str:
     with pytest.raises(Unreadable) as caught:
-        unpack(body, max_bytes)
+        document_bytes(body, max_bytes)
     return caught.value.reason
 
 
 def test_plain_body_within_the_limit_is_returned_as_is():
-    assert unpack(b"x" * 100, 100) == b"x" * 100
+    assert document_bytes(b"x" * 100, 100) == b"x" * 100
 
 
 def test_plain_body_over_the_limit_is_too_large():
@@ -124,7 +124,7 @@ def test_plain_body_over_the_limit_is_too_large():
 
 
 def test_gzip_body_is_unpacked():
-    assert unpack(gzip.compress(HTML), 1000) == HTML
+    assert document_bytes(gzip.compress(HTML), 1000) == HTML
 
 
 def test_gzip_that_inflates_past_the_limit_is_too_large():
@@ -146,7 +146,7 @@ def test_stray_bytes_after_gzip_are_refused():
 
 
 def test_concatenated_gzip_members_are_joined():
-    assert unpack(gzip.compress(b"first part, ") + gzip.compress(b"second part"), 1000) == b"first part, second part"
+    assert document_bytes(gzip.compress(b"first part, ") + gzip.compress(b"second part"), 1000) == b"first part, second part"
 
 
 def test_concatenated_gzip_members_share_the_limit():

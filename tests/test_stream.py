@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from crawler.items import ArchiveRecord, Article, Fetch, Page, Skipped, Unchanged
-from crawler.stream import SCHEMA_VERSION, UnreadableEntry, decode, encode, entry_id
+from crawler.stream import SCHEMA_VERSION, UnreadableEntry, decode_entry, encode_entry, entry_id
 from tests.conftest import FIXTURES
 
 
@@ -23,7 +23,7 @@ def article(stages):
 
 def test_article_from_the_document_stages_arrives_as_it_was_sent(article):
     assert article.removed and article.signatures and article.paragraph_keys  # what the writer needs
-    received = decode(encode(article))
+    received = decode_entry(encode_entry(article))
     for name in ("url", "kind", "source", "title", "published", "language", "fetch", "fetched_url", "paragraphs", "removed", "paragraph_keys"):
         assert getattr(received, name) == getattr(article, name), name
     assert received.signatures.keys() == article.signatures.keys()
@@ -40,14 +40,14 @@ def test_article_from_the_document_stages_arrives_as_it_was_sent(article):
     ],
 )
 def test_skipped_and_unchanged_documents_arrive_as_they_were_sent(item):
-    assert decode(encode(item)) == item
+    assert decode_entry(encode_entry(item)) == item
 
 
 def test_entry_of_another_schema_version_is_refused_with_its_version():
-    entry = json.loads(encode(Skipped("https://example.org/a", "http-404")))
+    entry = json.loads(encode_entry(Skipped("https://example.org/a", "http-404")))
     entry["v"] = SCHEMA_VERSION + 1
     with pytest.raises(UnreadableEntry, match=f"schema version {SCHEMA_VERSION + 1}"):
-        decode(json.dumps(entry).encode())
+        decode_entry(json.dumps(entry).encode())
 
 
 @pytest.mark.parametrize(
@@ -55,17 +55,17 @@ def test_entry_of_another_schema_version_is_refused_with_its_version():
 )
 def test_entry_that_is_not_a_sieve_document_is_refused(data):
     with pytest.raises(UnreadableEntry):
-        decode(data)
+        decode_entry(data)
 
 
 def entry_of(item: Article | Skipped | Unchanged) -> dict[str, Any]:
-    return json.loads(encode(item))
+    return json.loads(encode_entry(item))
 
 
 def reason_refused(entry: Any) -> str:
-    """Why decode() refuses ``entry`` (written as JSON)."""
+    """Why decode_entry() refuses ``entry`` (written as JSON)."""
     with pytest.raises(UnreadableEntry) as refused:
-        decode(json.dumps(entry).encode())
+        decode_entry(json.dumps(entry).encode())
     return str(refused.value)
 
 
@@ -79,7 +79,7 @@ def test_web_article_with_every_field_arrives_as_it_was_sent(article):
     article.requested_urls = ["http://news.example.org/story", "https://news.example.org/story?utm_source=x"]
     article.archive_record = ArchiveRecord("CC-NEWS-1.warc.gz", 1234, "<urn:uuid:1>")
     article.fetch = Fetch('"e"', "Mon, 01 Jan 2024 00:00:00 GMT", "ab", "2026-05-04T07:30:00Z")
-    received = decode(encode(article))
+    received = decode_entry(encode_entry(article))
     for name in ("url", "canonical_url", "authors", "tags", "published_local", "requested_urls", "archive_record", "fetch", "paragraphs", "removed"):
         assert getattr(received, name) == getattr(article, name), name
 
@@ -89,14 +89,14 @@ def test_entry_written_before_the_later_fields_still_reads(article):
     for name in ("published_local", "authors", "description", "image", "section", "tags", "requested_urls", "archive_record"):
         del entry[name]
     entry["fetch"] = entry["fetch"][:3]  # before fetched_at
-    received = decode(json.dumps(entry).encode())
+    received = decode_entry(json.dumps(entry).encode())
     assert received.paragraphs == article.paragraphs and received.tags == [] and received.fetch == Fetch("1-2", None, "ab")
 
 
 def test_skip_keeps_the_url_the_spider_refused_as_it_read_it():
     # A bad-url skip records the URL as the list gave it, in one crawl and in a cluster alike.
     refused = Skipped("javascript:alert(1)", "bad-url", "not an http or https URL")
-    assert decode(encode(refused)) == refused
+    assert decode_entry(encode_entry(refused)) == refused
 
 
 def test_url_that_is_not_a_string_is_refused_naming_the_field():
@@ -223,7 +223,7 @@ def test_schema_version_true_is_not_version_1():
 
 def test_json_nested_deeper_than_the_stack_is_refused():
     with pytest.raises(UnreadableEntry, match="^not JSON"):
-        decode(b"[" * 100_000)
+        decode_entry(b"[" * 100_000)
 
 
 def test_entry_ids_compare_in_stream_order():

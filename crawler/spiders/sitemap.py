@@ -9,7 +9,7 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
-from crawler.bodies import Unreadable, unpack
+from crawler.bodies import Unreadable, document_bytes
 from crawler.errors import SpiderArgumentError
 from crawler.items import Skipped
 from crawler.listings import date_argument, sitemap_entries
@@ -73,7 +73,7 @@ class SitemapSpider(WebSpider):
                 yield self.sitemap_request(url, depth, seed=seed)
             return
         try:
-            body = unpack(response.body, self.settings.getint("SIEVE_MAX_BYTES"))
+            body = document_bytes(response.body, self.settings.getint("SIEVE_MAX_BYTES"))
         except Unreadable as exc:
             skipped = Skipped(response.url, exc.reason, exc.detail)
             yield self.dead_seed(skipped) if seed else skipped

@@ -15,7 +15,7 @@ from crawler.database import Database
 from crawler.errors import SieveError, SpiderArgumentError
 from crawler.sieve_settings import check_redis
 from crawler.spiders import ItemsInFlight, SieveSpider
-from crawler.stream import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode, entry_id
+from crawler.stream import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode_entry, entry_id
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -73,7 +73,7 @@ class StreamSpider(SieveSpider):
     acknowledged and deleted from the stream. On start, the writer claims
     what a writer that died left pending; entries at or below the committed
     id were applied already and are only acknowledged. An entry that
-    :func:`~crawler.stream.decode` refuses is set aside in UNREADABLE_KEY
+    :func:`~crawler.stream.decode_entry` refuses is set aside in UNREADABLE_KEY
     with its reason, and acknowledged with its batch; the run fails.
     """
 
@@ -230,7 +230,7 @@ class StreamSpider(SieveSpider):
     def _document(fields: dict[bytes, bytes]) -> Any:
         if b"doc" not in fields:
             raise UnreadableEntry("doc: missing (the entry holds no document)")
-        return decode(fields[b"doc"])
+        return decode_entry(fields[b"doc"])
 
     async def _set_aside(self, client: Any, stream_id: bytes, fields: dict[bytes, bytes], error: Exception) -> None:
         """Keep the entry in UNREADABLE_KEY, with its id in the stream and why

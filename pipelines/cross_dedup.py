@@ -102,7 +102,7 @@ class NearDuplicateRule:
     def shingles(self, paragraphs: Iterable[str]) -> tuple[set[bytes], int]:
         """What :meth:`link` compares of one side: its shingles and words."""
         paragraphs = list(paragraphs)
-        return self.config.text_shingles(paragraphs), sum(fingerprints.word_count(p) for p in paragraphs)
+        return self.config.text_shingles(paragraphs), sum(fingerprints.normalized_word_count(p) for p in paragraphs)
 
     def link(self, ours: tuple[set[bytes], int], text: str, article_id: int) -> tuple[Link | None, int]:
         """How the text with ``ours`` (from :meth:`shingles`) nearly
@@ -115,7 +115,7 @@ class NearDuplicateRule:
         resemblance = shared / union if union else 1.0
         if resemblance >= self.threshold:
             return Link(article_id, "resemblance", resemblance), len(theirs)
-        if self.containment and theirs and min(our_words, fingerprints.word_count(text)) >= self.min_words:
+        if self.containment and theirs and min(our_words, fingerprints.normalized_word_count(text)) >= self.min_words:
             link = Link(article_id, "containment", shared / min(len(our_shingles), len(theirs)))
             if link.similarity >= self.containment:
                 return link, len(theirs)
