@@ -57,12 +57,9 @@ def scrapy_crawl(
     timeout: float = 120,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``scrapy crawl`` as a user would, in a subprocess, into ``db``.
-
-    The stages run in the crawl's own process unless ``SIEVE_WORKERS`` is
-    given: worker processes take seconds to start, and tests/test_workers.py
-    shows they store the same thing."""
-    command = crawl_command(spider, db, args, {"SIEVE_WORKERS": "0", **(settings or {})})
+    """Run ``scrapy crawl`` as a user would, in a subprocess, into ``db``,
+    in the default mode (worker processes) unless ``settings`` say otherwise."""
+    command = crawl_command(spider, db, args, settings)
     env = {**os.environ, "PYTHONWARNINGS": "always::DeprecationWarning", **(env or {})}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     # Deprecation warnings inside the crawl would not reach pytest's filter.
