@@ -17,7 +17,7 @@ from crawler.spiders.files import FilesSpider
 from crawler.spiders.site import SiteSpider
 from pipelines import language_model
 from pipelines.fingerprints import MinhashConfig
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 TEXTS = [
     "The city council approved the budget on Tuesday night after a four-hour meeting.",

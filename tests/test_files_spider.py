@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, REPO, read_rows, scrapy_crawl
+from tests.helpers import FIXTURES, REPO, read_rows, scrapy_crawl
 
 ARTICLE = """Council passes the budget after a long night
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, write_articles
+from tests.helpers import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, write_articles
 
 SECRET = "/only-named-in-a-local-file.html"
 

@@ -13,8 +13,8 @@ import pytest
 
 from crawler.items import Article, Paragraph
 from pipelines.identity import may_stand_for
-from tests.conftest import FAST_WEB, read_rows, scrapy_command, scrapy_crawl
 from tests.fixture_site import STORIES, Resource, SiteServer, story_page
+from tests.helpers import FAST_WEB, read_rows, scrapy_command, scrapy_crawl
 
 #: Five distinct stories.
 FIVE = STORIES[:2] + STORIES[3:6]

@@ -8,7 +8,7 @@ import ast
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def imported_modules(path) -> set[str]:

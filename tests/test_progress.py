@@ -8,7 +8,7 @@ import re
 import pytest
 
 import settings as project_settings
-from tests.conftest import read_rows, scrapy_crawl, slow_stages, write_articles
+from tests.helpers import read_rows, scrapy_crawl, slow_stages, write_articles
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.commands.export import FIELDS
-from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_crawl, write_articles
+from tests.helpers import FAST_WEB, REPO, crawl_command, read_rows, scrapy_crawl, write_articles
 
 
 @pytest.fixture(scope="module")

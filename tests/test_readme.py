@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def readme_command(marker: str) -> str:

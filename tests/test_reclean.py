@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, read_rows, scrapy_crawl
+from tests.helpers import REPO, read_rows, scrapy_crawl
 
 PATTERN = json.dumps(["The vote was .*"])
 VOTE = "The vote was 7 to 2."

@@ -12,7 +12,7 @@ from crawler.items import Article, Paragraph
 from pipelines import fingerprints
 from pipelines.fingerprints import MinhashConfig, normalize
 from pipelines.repeats import RepeatFinder, RepeatPipeline
-from tests.conftest import project_crawler
+from tests.helpers import project_crawler
 
 A = "Riverton's city council approved a budget on Tuesday night after a four-hour meeting that ran past midnight."
 B = "Transit director Helen Park said the new routes would run every twenty minutes during the day and every forty in the evening."

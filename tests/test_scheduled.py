@@ -16,8 +16,8 @@ import pytest
 
 import settings as project_settings
 from crawler import database
-from tests.conftest import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, slow_stages, write_articles
 from tests.fixture_site import STORIES
+from tests.helpers import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, slow_stages, write_articles
 
 
 def count(db: Path, sql: str, params: tuple = ()) -> int:

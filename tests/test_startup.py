@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import settings as project_settings
-from tests.conftest import REPO, write_articles
+from tests.helpers import REPO, write_articles
 
 
 @pytest.fixture(scope="module")

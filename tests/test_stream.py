@@ -12,7 +12,7 @@ import pytest
 
 from crawler.items import ArchiveRecord, Article, Fetch, Page, Skipped, Unchanged
 from crawler.stream import SCHEMA_VERSION, UnreadableEntry, decode_entry, encode_entry, entry_id
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 
 @pytest.fixture

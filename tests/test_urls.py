@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from crawler.urls import key_url, without_tracking
-from tests.conftest import FAST_WEB, read_rows, scrapy_crawl
 from tests.fixture_site import AMP_STORY, LoopbackServer, story_page
+from tests.helpers import FAST_WEB, read_rows, scrapy_crawl
 
 TRACKING = ["utm_*", "fbclid", "gclid"]
 

@@ -11,8 +11,8 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from tests.conftest import FAST_WEB, read_rows, scrapy_crawl
 from tests.fixture_site import STORIES, story_page
+from tests.helpers import FAST_WEB, read_rows, scrapy_crawl
 from tests.test_cluster import contents
 
 WARC_DATE = "2024-03-01T10:00:00Z"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_WEB, REPO, read_rows, scrapy_crawl
 from tests.fixture_site import ODD_PATHS, STORIES
+from tests.helpers import FAST_WEB, REPO, read_rows, scrapy_crawl
 
 ALL_ARTICLES = {s.path for s in STORIES}
 NEWS = {s.path for s in STORIES if s.path.startswith("/news/")}

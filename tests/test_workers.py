@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import settings as project_settings
-from tests.conftest import FIXTURES, REPO, read_rows, scrapy_crawl, write_articles
+from tests.helpers import FIXTURES, REPO, read_rows, scrapy_crawl, write_articles
 
 STORY = "Council passes the budget after a long night\\n\\nThe city council approved a budget on Tuesday night after a four-hour meeting.\\n"
 
