@@ -329,10 +329,11 @@ def start_fork_server(settings: BaseSettings) -> None:
     language model...) once; each worker then starts in milliseconds and
     shares those pages of memory until it writes to them.
 
-    ``scrapy crawl`` calls this once it has read its command line (it does
-    nothing if the crawl has no workers or another item processor), so that
-    those imports (half a second) run on another CPU while Scrapy builds the
-    crawl; the item processor calls it again, which then does nothing.
+    ``scrapy crawl`` has it called once it has read its command line
+    (:meth:`ParallelItemProcessor.start_early`; it does nothing if the crawl
+    has no workers), so that those imports (half a second) run on another
+    CPU while Scrapy builds the crawl; the item processor calls it again,
+    which then does nothing.
 
     It starts with Ctrl-C ignored (an ignored signal stays so in the new
     program): Ctrl-C reaches the whole process group, and Python's fork
@@ -340,7 +341,7 @@ def start_fork_server(settings: BaseSettings) -> None:
     Ctrl-C killed it half-way and buried the crawl's stop under tracebacks.
     The crawl's process decides when the workers stop."""
     try:
-        if not worker_count(settings) or not issubclass(load_object(settings["ITEM_PROCESSOR"]), ParallelItemProcessor):
+        if not worker_count(settings):
             return
         stages = []
         for path in build_component_list(settings.getwithbase("ITEM_PIPELINES")):

@@ -43,7 +43,7 @@ class Command(ScrapyCrawlCommand):
         try:
             check_settings(self.settings)
         except SieveError as exc:
-            print(f"scrapy crawl {' '.join(args[:1])}: {exc}".replace("  ", " "), file=sys.stderr)
+            print(f"{' '.join(['scrapy crawl', *args[:1]])}: {exc}", file=sys.stderr)
             raise SystemExit(exc.exit_status) from None
         if len(args) == 1:
             self._start_item_processor_early()
