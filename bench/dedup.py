@@ -57,8 +57,8 @@ from scrapy.exceptions import DropItem  # noqa: E402
 from scrapy.utils.test import get_crawler  # noqa: E402
 
 import settings as project_settings  # noqa: E402
-from crawler.database import Database  # noqa: E402
 from crawler.items import Article, Paragraph  # noqa: E402
+from crawler.storage.database import Database  # noqa: E402
 from pipelines import fingerprints  # noqa: E402
 from pipelines.clean import CleanPipeline  # noqa: E402
 from pipelines.cross_dedup import CrossDedupPipeline  # noqa: E402

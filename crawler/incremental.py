@@ -35,8 +35,10 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 
 from crawler.cluster import is_cluster_crawler
-from crawler.database import Database, PreviousFetch, StoredArticle
 from crawler.items import Fetch, Unchanged
+from crawler.storage import reads
+from crawler.storage.database import Database
+from crawler.storage.reads import PreviousFetch, StoredArticle
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -113,7 +115,7 @@ class Incremental:
             return None
         if self.mirror is not None:
             return self.mirror.get(url)
-        return self.database.previous_fetch(url) if self.database is not None else None
+        return reads.previous_fetches(self.database.open(), [url]).get(url) if self.database is not None else None
 
     def unchanged_response(self, response: Response, fetch: Fetch) -> Unchanged | None:
         """``not-modified`` for a 304, ``same-body`` for the body last downloaded."""

@@ -14,7 +14,6 @@ stopped by a ``CLOSESPIDER_*`` limit did what was asked.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
@@ -23,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from crawler.database import Database, now
+from crawler.storage import reads, writes
+from crawler.storage.connection import now
+from crawler.storage.database import Database
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -98,14 +99,7 @@ class RunRecord:
         try:
             with self.database.transaction() as db:
                 self._mark_interrupted_runs(db)
-                record = {
-                    "spider": spider.name,
-                    "args": json.dumps(getattr(spider, "arguments", {}), sort_keys=True),
-                    "started_at": now(),
-                    "status": "running",
-                    "pid": os.getpid(),
-                }
-                self.run_id = db["runs"].insert(record, alter=False).last_pk
+                self.run_id = writes.start_run(db, spider.name, getattr(spider, "arguments", {}), now())
         except sqlite3.Error as exc:
             # The database counted it and stops the crawl.
             raise CloseSpider("database-error") from exc
@@ -114,9 +108,9 @@ class RunRecord:
 
     def _mark_interrupted_runs(self, db: sqlite_utils.Database) -> None:
         """Runs still "running" whose process is gone were killed: say so."""
-        for run_id, pid in db.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall():
+        for run_id, pid in reads.running_runs(db):
             if pid and not _process_alive(pid):
-                db["runs"].update(run_id, {"status": "interrupted"})
+                writes.end_run(db, run_id, "interrupted")
                 logger.warning("Run %d did not finish (its process %d is gone); marked interrupted", run_id, pid)
 
     def spider_closed(self, reason: str) -> None:
@@ -136,10 +130,7 @@ class RunRecord:
             return
         try:
             with self.database.transaction() as db:
-                db["runs"].update(
-                    self.run_id,
-                    {"finished_at": now(), "status": self.status, "stats": json.dumps(stats, default=str, sort_keys=True)},
-                )
+                writes.end_run(db, self.run_id, self.status, at=now(), stats=stats)
         except sqlite3.Error as exc:
             logger.error("Could not record the end of run %d in %s: %s", self.run_id, self.database.path, exc)
             self.stats.inc_value("sieve/errors/database")

@@ -30,9 +30,9 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from crawler.database import PreviousFetch
 from crawler.errors import SieveError
 from crawler.items import SIGNATURE_VALUES, ArchiveRecord, Article, Fetch, Paragraph, Removal, Skipped, Unchanged
+from crawler.storage.reads import PreviousFetch
 from crawler.urls import is_web_url
 
 if TYPE_CHECKING:

@@ -38,7 +38,7 @@ this run and earlier ones.
 An article whose text is the one stored is ``same-text`` (asked of
 :class:`crawler.incremental.Incremental`) and goes no further. This stage
 only reads the database; the store stage writes, inside the same transaction
-(see :class:`crawler.database.Database`).
+(see :class:`crawler.storage.database.Database`).
 """
 
 from __future__ import annotations
@@ -51,11 +51,12 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.database import Database
 from crawler.incremental import Incremental
 from crawler.items import Article, Holder, Link, NewBoilerplate, Paragraph, Skipped
+from crawler.storage import reads
+from crawler.storage.corpus import CorpusIndex, open_index
+from crawler.storage.database import Database
 from pipelines import fingerprints
-from pipelines.corpus import CorpusIndex, open_index
 from pipelines.fingerprints import MinhashConfig
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ class CrossDedupPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        stored = self.database.stored_article(item.url)
+        stored = reads.stored_article(self.database.open(), item.url)
         if unchanged := self.incremental.unchanged_text(item, stored):
             return unchanged
         index = CorpusIndex(self.database.begin(), self.config)

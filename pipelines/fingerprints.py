@@ -3,7 +3,7 @@
 
 Signatures are compared with ones computed in earlier runs, so the config's
 :attr:`~MinhashConfig.scheme` is stored in the database (``meta``) and a
-database indexed under another scheme is refused (:mod:`pipelines.corpus`).
+database indexed under another scheme is refused (:mod:`crawler.storage.corpus`).
 
 Character shingles rather than word shingles: a few edited words break word
 5-grams (median Jaccard 0.53 at 5-10% of words edited) far more than
@@ -48,7 +48,7 @@ class MinhashConfig:
     common 5-byte shingles (median Jaccard 0.08) and become candidates 0.2%
     of the time; their signatures rule them out before any text is read
     (:mod:`pipelines.cross_dedup`). Until 2026-11 articles were 20 x 6 (0.998 at
-    Jaccard 0.8, 0.62 at 0.6); :func:`pipelines.corpus.open_index` re-keys a
+    Jaccard 0.8, 0.62 at 0.6); :func:`crawler.storage.corpus.open_index` re-keys a
     database indexed so. Paragraphs: site boilerplate recurs near-identically
     and there are many paragraphs to index, so 10 x 12: 0.96 at Jaccard 0.9,
     0.9996 at 0.95, half the keys per paragraph.
@@ -300,11 +300,6 @@ def union(signature_rows: Iterable[np.ndarray]) -> np.ndarray | None:
     An article's signature thus costs nothing once its paragraphs have theirs."""
     rows = list(signature_rows)
     return np.minimum.reduce(rows) if rows else None
-
-
-def from_bytes(data: bytes) -> np.ndarray:
-    """A signature stored with ``ndarray.tobytes()``."""
-    return np.frombuffer(data, dtype=np.uint32)
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -36,10 +36,11 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.database import Database, next_change
 from crawler.items import Article
+from crawler.storage import reads, writes
+from crawler.storage.corpus import CorpusIndex
+from crawler.storage.database import Database
 from crawler.urls import key_url, same_site
-from pipelines.corpus import CorpusIndex
 from pipelines.cross_dedup import NearDuplicateRule
 from pipelines.fingerprints import MinhashConfig
 
@@ -81,7 +82,7 @@ class ArticleIdentityPipeline:
             return item
         canonical = item.canonical_url = key_url(item.canonical_url, self.tracking_parameters)
         fetched = item.fetched_url or item.url
-        if (known := self.database.article_url_led_to_by(fetched)) is not None:
+        if (known := reads.article_url_led_to_by(self.database.open(), fetched)) is not None:
             item.url = known
         elif canonical != item.url and may_stand_for(canonical, fetched):
             if self._same_story_or_free(item, canonical):
@@ -95,7 +96,7 @@ class ArticleIdentityPipeline:
         return item
 
     def _same_story_or_free(self, item: Article, canonical: str) -> bool:
-        stored = self.database.stored_article(canonical)
+        stored = reads.stored_article(self.database.open(), canonical)
         return stored is None or stored.content_hash == item.text_hash() or self._same_story(item, stored.id)
 
     def _same_story(self, item: Article, article_id: int) -> bool:
@@ -104,13 +105,13 @@ class ArticleIdentityPipeline:
         return self.rule.link(ours, text, article_id)[0] is not None
 
     def _take_back_own_url(self, item: Article) -> None:
-        stored = self.database.stored_article(item.url)
+        stored = reads.stored_article(self.database.open(), item.url)
         if stored is None or stored.content_hash == item.text_hash():
             return
-        borrower = self.database.borrower_of(stored.id, item.url)
-        if borrower is None or self.database.stored_article(borrower) is not None or self._same_story(item, stored.id):
+        borrower = reads.borrower_of(self.database.open(), stored.id, item.url)
+        if borrower is None or reads.stored_article(self.database.open(), borrower) is not None or self._same_story(item, stored.id):
             return
         db = self.database.begin()
-        db.execute("UPDATE articles SET url = ?, change_seq = ? WHERE id = ?", [borrower, next_change(db), stored.id])
+        writes.move_article(db, stored.id, borrower)
         self.database.count("sieve/identity/rows_moved")
         logger.info("%s took back its URL from the page fetched at %s, which declared it canonical: moved there", item.url, borrower)

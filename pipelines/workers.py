@@ -38,9 +38,10 @@ from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from crawler.database import Database, DatabaseError
 from crawler.items import Page, Skipped
 from crawler.progress import processes_ending
+from crawler.storage.connection import DatabaseError
+from crawler.storage.database import Database
 from pipelines.worker_process import apply_stages, stage_cpu_key, timed_call, worker_main
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     # First: every SIEVE_* setting checked before anything is opened.
     "crawler.sieve_settings.SettingsCheck": 10,
-    "crawler.database.Database": 100,
+    "crawler.storage.database.Database": 100,
     "crawler.incremental.Incremental": 110,
     # Before RunRecord: its last memory sample is in the stats the run's row keeps.
     "crawler.progress.Progress": 115,

@@ -17,7 +17,7 @@ from tests.helpers import FIXTURES, project_crawler, read_rows, scrapy_crawl
 def fresh_db():
     """A new Sieve database in memory, at the current schema (sqlite-utils'
     own tests have the same fixture), wrapped in the Database extension."""
-    from crawler.database import Database
+    from crawler.storage.database import Database
 
     database = Database(":memory:", batch_size=100, flush_seconds=60, busy_timeout=1)
     database.open()

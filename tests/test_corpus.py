@@ -1,13 +1,13 @@
-"""pipelines.corpus: the MinHash scheme an index is built with, and indexing
+"""crawler.storage.corpus: the MinHash scheme an index is built with, and indexing
 articles stored before there was an index."""
 
 from __future__ import annotations
 
 import pytest
 
-from crawler.database import now
 from crawler.items import content_hash
-from pipelines.corpus import CorpusIndex, SchemeMismatch, open_index
+from crawler.storage.connection import now
+from crawler.storage.corpus import CorpusIndex, SchemeMismatch, open_index
 from pipelines.fingerprints import MinhashConfig
 from tests.test_dedup_stages import BUS, LIBRARY
 
@@ -30,6 +30,13 @@ def store_unindexed(database, url: str, paragraphs: list[str]) -> int:
         ).lastrowid
 
 
+def reopen_index(database, config: MinhashConfig) -> None:
+    """:func:`open_index` as the next crawl's Database does: the first
+    opening in a crawl is the only one."""
+    database.index_scheme = None
+    open_index(database, config)
+
+
 def count(database, table: str) -> int:
     return database.open().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
@@ -42,7 +49,7 @@ def test_open_index_records_the_scheme_on_an_empty_database(fresh_db):
 
 def test_empty_index_adopts_a_new_scheme(fresh_db):
     open_index(fresh_db, EIGHT)
-    open_index(fresh_db, TEN)
+    reopen_index(fresh_db, TEN)
     assert recorded_scheme(fresh_db) == TEN.scheme
     assert recorded_scheme(fresh_db).endswith("/minwords10")
 
@@ -50,11 +57,11 @@ def test_empty_index_adopts_a_new_scheme(fresh_db):
 def test_index_built_with_other_min_words_is_refused(fresh_db):
     open_index(fresh_db, EIGHT)
     store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
-    open_index(fresh_db, EIGHT)  # indexes it
+    reopen_index(fresh_db, EIGHT)  # indexes it
     assert count(fresh_db, "article_keys") == 1
 
     with pytest.raises(SchemeMismatch, match="SIEVE_REPEAT_MIN_WORDS"):
-        open_index(fresh_db, TEN)
+        reopen_index(fresh_db, TEN)
     assert recorded_scheme(fresh_db) == EIGHT.scheme
     assert not fresh_db.open().conn.in_transaction
 
@@ -64,7 +71,7 @@ def test_index_unindexed_indexes_articles_without_keys(fresh_db):
     library = store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
     bus = store_unindexed(fresh_db, "https://gazette.example/bus", BUS)
 
-    open_index(fresh_db, EIGHT)
+    reopen_index(fresh_db, EIGHT)
 
     db = fresh_db.open()
     assert {row[0] for row in db.execute("SELECT article_id FROM article_keys")} == {library, bus}
@@ -77,10 +84,10 @@ def test_index_unindexed_indexes_articles_without_keys(fresh_db):
 def test_index_unindexed_leaves_indexed_articles_alone(fresh_db):
     open_index(fresh_db, EIGHT)
     store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
-    open_index(fresh_db, EIGHT)
+    reopen_index(fresh_db, EIGHT)
     paragraphs = count(fresh_db, "paragraphs")
 
-    open_index(fresh_db, EIGHT)
+    reopen_index(fresh_db, EIGHT)
 
     assert count(fresh_db, "paragraphs") == paragraphs == len(LIBRARY)
 
@@ -89,9 +96,9 @@ def test_index_with_the_old_article_bands_is_rekeyed_from_its_signatures(fresh_d
     old = MinhashConfig(min_words=8, article_bands=20, article_rows=6)
     open_index(fresh_db, old)
     library = store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
-    open_index(fresh_db, old)  # indexes it under the old bands
+    reopen_index(fresh_db, old)  # indexes it under the old bands
 
-    open_index(fresh_db, EIGHT)
+    reopen_index(fresh_db, EIGHT)
 
     assert recorded_scheme(fresh_db) == EIGHT.scheme
     assert count(fresh_db, "article_bands") == EIGHT.article_bands
@@ -119,3 +126,12 @@ def test_lookup_with_more_keys_than_sqlite_takes_in_one_statement_finds_every_ma
     assert found == expected
     assert {(article, position) for _, article, position, _, _ in found} == {(library, p) for p in range(len(LIBRARY))}
     assert CorpusIndex(db, EIGHT).known_boilerplate(keys) == []
+
+
+def test_index_is_opened_once_per_crawl_whichever_stages_ask(fresh_db):
+    open_index(fresh_db, EIGHT)  # cross-document dedup, as it is built
+    store_unindexed(fresh_db, "https://gazette.example/library", LIBRARY)
+
+    open_index(fresh_db, EIGHT)  # the store stage: no second transaction, no second scan
+
+    assert count(fresh_db, "article_keys") == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler import database
+from crawler.storage import schema as database
 from tests.fixture_site import STORIES
 from tests.helpers import read_rows, scrapy_crawl
 

@@ -1,5 +1,5 @@
-"""crawler.database: migrations, the shared write transaction and its batches,
-the lookups the incremental checks use, and a commit that fails."""
+"""crawler.storage.database: the shared write transaction and its batches,
+a commit that fails, a database that cannot be used at the start."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import asyncio
 import sqlite3
 
 import pytest
-import sqlite_utils
 
-from crawler.database import MIGRATIONS, Database, DatabaseError, SchemaTooNew, migrate, schema_version
-from pipelines.fingerprints import MinhashConfig
+from crawler.storage.connection import DatabaseError
+from crawler.storage.database import Database
 from pipelines.worker_process import StatsDelta
 
 ARTICLE = (
@@ -23,35 +22,6 @@ ARTICLE_URL = "INSERT INTO article_urls (url, article_id, how, seen_at) VALUES (
 
 def count(database: Database, table: str) -> int:
     return database.open().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-
-
-def test_fresh_database_is_at_the_last_migration(fresh_db):
-    assert schema_version(fresh_db.open()) == len(MIGRATIONS)
-    assert {"articles", "removed", "skipped", "runs", "fetches", "article_keys"} <= set(fresh_db.open().table_names())
-
-
-def test_version_4_database_gets_min_words_8_in_its_scheme():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:4]:
-        migration(db)
-    db.execute("PRAGMA user_version = 4")
-
-    migrate(db)
-
-    assert schema_version(db) == len(MIGRATIONS)
-    [scheme] = db.execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()
-    assert scheme.endswith("/minwords8")
-    # The article bands of the time; pipelines.corpus.open_index re-keys them.
-    assert scheme == MinhashConfig(min_words=8, article_bands=20, article_rows=6).scheme
-
-
-def test_database_newer_than_the_code_is_refused():
-    db = sqlite_utils.Database(memory=True)
-    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    with pytest.raises(SchemaTooNew, match="upgrade Sieve"):
-        migrate(db)
-    assert schema_version(db) == len(MIGRATIONS) + 1
-    assert db.table_names() == []
 
 
 def test_begin_opens_one_transaction_that_commit_ends(fresh_db):
@@ -155,33 +125,6 @@ def test_failed_meta_write_rolls_back_and_fails_the_run():
     database.close()
 
 
-def test_previous_fetch_returns_what_was_written(fresh_db):
-    db = fresh_db.begin()
-    modified = "Wed, 01 May 2024 09:00:00 GMT"
-    db.execute(FETCH, ["https://example.org/amp/a", '"v1"', modified, "abc", "2024-05-01T10:00:00.000Z"])
-    article_id = db.execute(ARTICLE, ["https://example.org/a", "hash-a"]).lastrowid
-    db.execute(ARTICLE_URL, ["https://example.org/amp/a", article_id])
-    db.execute(FETCH, ["https://example.org/skipped", None, None, "def", "2024-05-02T10:00:00.000Z"])
-
-    previous = fresh_db.previous_fetch("https://example.org/amp/a")
-    assert previous.fetch.etag == '"v1"'
-    assert previous.fetch.last_modified == modified
-    assert previous.fetch.body_hash == "abc"
-    assert previous.fetched_at == "2024-05-01T10:00:00.000Z"
-    assert previous.is_article
-    assert fresh_db.previous_fetch("https://example.org/skipped").is_article is False
-    assert fresh_db.previous_fetch("https://example.org/never") is None
-
-
-def test_stored_article_returns_id_and_hash(fresh_db):
-    db = fresh_db.begin()
-    article_id = db.execute(ARTICLE, ["https://example.org/a", "hash-a"]).lastrowid
-
-    stored = fresh_db.stored_article("https://example.org/a")
-    assert (stored.id, stored.content_hash) == (article_id, "hash-a")
-    assert fresh_db.stored_article("https://example.org/b") is None
-
-
 def test_failed_commit_raises_rolls_back_and_counts_a_database_error():
     stats = StatsDelta()
     database = Database(":memory:", batch_size=100, flush_seconds=60, busy_timeout=1, stats=stats)
@@ -226,66 +169,6 @@ def test_failed_write_drops_the_batch_counts_and_refuses_later_writes():
     with pytest.raises(DatabaseError):
         database.begin()
     database.close()
-
-
-def test_new_database_says_it_is_sieves_in_its_header(fresh_db):
-    from crawler.database import APPLICATION_ID
-
-    assert fresh_db.open().execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-
-
-def test_version_7_database_gets_duplicate_rule_columns_and_its_links_are_resemblance():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:7]:
-        migration(db)
-    db.execute("PRAGMA user_version = 7")
-    db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
-    db.execute(ARTICLE, ["https://example.org/b", "hash-b"])
-    db.execute("UPDATE articles SET duplicate_of = 1 WHERE id = 2")
-
-    migrate(db)
-
-    rows = db.execute("SELECT id, duplicate_rule, duplicate_similarity FROM articles ORDER BY id").fetchall()
-    assert rows == [(1, None, None), (2, "resemblance", None)]
-
-
-def test_version_8_database_keeps_the_urls_of_its_articles_and_forgets_downloads_that_led_to_none():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:8]:
-        migration(db)
-    db.execute("PRAGMA user_version = 8")
-    db.execute(ARTICLE, ["https://example.org/news/", "hash-a"])
-    db.execute("INSERT INTO skipped (url, reason, at) VALUES ('https://example.org/pdf', 'unsupported-type', '2024-05-01')")
-    for url in ["https://example.org/news/", "https://example.org/story-2", "https://example.org/pdf"]:
-        db.execute(FETCH, [url, None, None, "hash", "2024-05-01T10:00:00.000Z"])
-
-    migrate(db)
-
-    assert db.execute("SELECT url, article_id, how FROM article_urls").fetchall() == [("https://example.org/news/", 1, "fetched")]
-    # story-2 was stored under the canonical URL it declared: fetched again next run.
-    assert {row[0] for row in db.execute("SELECT url FROM fetches")} == {"https://example.org/news/", "https://example.org/pdf"}
-
-
-def test_version_9_database_gets_sortable_published_its_local_form_and_authors_as_lists():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:9]:
-        migration(db)
-    db.execute("PRAGMA user_version = 9")
-    for n, published in enumerate(["2024-03-10T01:00:00+02:00", "2024-03-10T09:00:00", "2024-03-10", None]):
-        db.execute(ARTICLE, [f"https://example.org/{n}", f"hash-{n}"])
-        db.execute("UPDATE articles SET published = ?, author = 'A One; B Two', change_seq = ? WHERE id = ?", [published, n + 1, n + 1])
-    db.execute("UPDATE meta SET value = 4 WHERE key = 'change_seq'")
-
-    migrate(db)
-
-    rows = db.execute("SELECT published, published_local, authors, change_seq FROM articles ORDER BY id").fetchall()
-    assert rows == [
-        ("2024-03-09T23:00:00Z", "2024-03-10T01:00:00+02:00", '["A One", "B Two"]', 5),
-        ("2024-03-10", "2024-03-10T09:00:00", '["A One", "B Two"]', 6),
-        ("2024-03-10", "2024-03-10", '["A One", "B Two"]', 3),
-        (None, None, '["A One", "B Two"]', 4),
-    ]
-    assert db.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()[0] == "6"
 
 
 def test_database_locked_by_another_program_at_the_start_is_one_line_and_exit_1(tmp_path):

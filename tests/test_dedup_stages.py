@@ -8,7 +8,8 @@ from scrapy.exceptions import DropItem
 
 from crawler.incremental import Incremental
 from crawler.items import Article, Paragraph, Skipped, Unchanged
-from pipelines.corpus import open_index
+from crawler.storage import reads
+from crawler.storage.corpus import open_index
 from pipelines.cross_dedup import CrossDedupPipeline, NearDuplicateRule
 from pipelines.fingerprints import MinhashConfig
 from pipelines.repeats import RepeatFinder, RepeatPipeline
@@ -107,7 +108,7 @@ class Stages:
         return self.rows("SELECT text FROM articles WHERE url = ?", [url])[0][0]
 
     def id_of(self, url: str) -> int:
-        return self.database.stored_article(url).id
+        return reads.stored_article(self.database.open(), url).id
 
 
 @pytest.fixture

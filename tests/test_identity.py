@@ -215,7 +215,7 @@ def article(url: str, paragraphs: list[str], canonical: str | None) -> Article:
 
 def store(database, item: Article) -> None:
     from crawler.incremental import Incremental
-    from pipelines.corpus import open_index
+    from crawler.storage.corpus import open_index
     from pipelines.fingerprints import MinhashConfig
     from pipelines.store import StorePipeline
 

@@ -8,6 +8,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.incremental import Incremental, body_hash, file_version
 from crawler.items import Article, Fetch, Paragraph, content_hash
+from crawler.storage import reads
 
 URL = "https://gazette.example/news/library-reopens"
 BODY = b"<html><body><p>The library reopened on Saturday.</p></body></html>"
@@ -112,7 +113,7 @@ def test_article_with_stored_text_is_same_text(incremental, fresh_db):
     store_text(fresh_db, TEXT)
     item = article(TEXT)
     item.fetch = Fetch(body_hash="new-page")
-    unchanged = incremental.unchanged_text(item, fresh_db.stored_article(item.url))
+    unchanged = incremental.unchanged_text(item, reads.stored_article(fresh_db.open(), item.url))
     assert unchanged.why == "same-text"
     assert unchanged.fetch is item.fetch
 
@@ -120,7 +121,7 @@ def test_article_with_stored_text_is_same_text(incremental, fresh_db):
 def test_article_with_edited_text_is_not_same_text(incremental, fresh_db):
     store_text(fresh_db, TEXT)
     edited = article([TEXT[0], TEXT[1].replace("sixty", "seventy")])
-    assert incremental.unchanged_text(edited, fresh_db.stored_article(edited.url)) is None
+    assert incremental.unchanged_text(edited, reads.stored_article(fresh_db.open(), edited.url)) is None
 
 
 def test_disabled_never_finds_fetch_level_unchanged(disabled, fresh_db):
@@ -136,4 +137,4 @@ def test_disabled_never_finds_fetch_level_unchanged(disabled, fresh_db):
 def test_disabled_still_finds_same_text(disabled, fresh_db):
     store_text(fresh_db, TEXT)
     item = article(TEXT)
-    assert disabled.unchanged_text(item, fresh_db.stored_article(item.url)).why == "same-text"
+    assert disabled.unchanged_text(item, reads.stored_article(fresh_db.open(), item.url)).why == "same-text"

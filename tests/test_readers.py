@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.commands.export import FIELDS
+from crawler.storage.reads import RECORD_FIELDS as FIELDS
 from tests.helpers import FAST_WEB, REPO, crawl_command, read_rows, scrapy_crawl, write_articles
 
 

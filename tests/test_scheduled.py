@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import settings as project_settings
-from crawler import database
+from crawler.storage import schema as database
 from tests.fixture_site import STORIES
 from tests.helpers import FAST_WEB, REPO, crawl_command, read_rows, scrapy_command, scrapy_crawl, slow_stages, write_articles
 

@@ -19,14 +19,14 @@ def open_existing_database(settings: BaseSettings) -> sqlite_utils.Database:
     database at the current schema: a reader never creates or migrates one."""
     # Imported here: Scrapy imports every command's module at every start,
     # and sqlite_utils (with numpy) took 0.14 s of each.
-    from crawler import database
+    from crawler.storage import connection
 
     path = settings.get("SIEVE_DB")
     if not Path(path).exists():
         raise UsageError(f"no database at {path} (set SIEVE_DB, e.g. -s SIEVE_DB=/path/to/sieve.db)", print_help=False)
     try:
-        return database.connect(path, busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"), writer=False)
-    except database.DatabaseError as exc:
+        return connection.connect(path, busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"), writer=False)
+    except connection.DatabaseError as exc:
         raise UsageError(str(exc), print_help=False) from None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import os
 import sys
@@ -16,7 +15,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands import open_existing_database
-from crawler.items import ArticleRecord
+from crawler.storage import reads
 
 if TYPE_CHECKING:
     import argparse
@@ -26,12 +25,8 @@ if TYPE_CHECKING:
 MAX_RUN_ID = 2**63 - 1
 FORMATS = ("jsonl", "csv")
 
-FIELDS = [field.name for field in dataclasses.fields(ArticleRecord)]
-#: Fields that are lists: not columns of ``articles`` (paragraphs, urls),
-#: or columns that hold a JSON array (authors, tags).
-DERIVED = ("paragraphs", "urls")
-JSON_ARRAYS = ("authors", "tags", "urls")
-URLS_COLUMN = "(SELECT json_group_array(url) FROM (SELECT url FROM article_urls WHERE article_id = articles.id ORDER BY url)) AS urls"
+#: Fields that hold a list, written as JSON in a CSV cell.
+LIST_FIELDS = ("paragraphs", "authors", "tags", "urls")
 
 
 def since_time(value: str) -> str:
@@ -173,11 +168,9 @@ class Command(ScrapyCommand):
             conditions.append("run_id >= ?")
             params.append(since_run(opts.since_run))
         fmt = output_format(opts)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        columns = ", ".join([*(f for f in FIELDS if f not in DERIVED), URLS_COLUMN])
         db = open_existing_database(self.settings)
         if after:
-            last_change = int(db.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()[0])
+            last_change = reads.last_change(db)
             if after > last_change:
                 given = f"--cursor-file {opts.cursor_file} holds" if opts.cursor_file else "--after is"
                 raise UsageError(
@@ -187,28 +180,21 @@ class Command(ScrapyCommand):
                     print_help=False,
                 )
         if opts.since_run:
-            last_run = db.execute("SELECT max(id) FROM runs").fetchone()[0] or 0
+            last_run = reads.last_run(db)
             if int(opts.since_run) > last_run:
                 raise UsageError(f"--since-run {opts.since_run}: there is no such run (the last is {last_run})", print_help=False)
-        # The cursor yields rows one at a time: memory stays flat however
-        # many articles there are.
         order = "change_seq" if after is not None else "id"
-        rows = db.conn.execute(f"SELECT {columns} FROM articles {where} ORDER BY {order}", params)
-        names = [d[0] for d in rows.description]
+        records = reads.article_records(db, " AND ".join(conditions), params, order)
         written, last = 0, after
         with output(opts.output) as stream:
-            writer = csv.DictWriter(stream, FIELDS) if fmt == "csv" else None
+            writer = csv.DictWriter(stream, reads.RECORD_FIELDS) if fmt == "csv" else None
             if writer:
                 writer.writeheader()
-            for row in rows:
-                record = dict(zip(names, row))
-                record["paragraphs"] = record["text"].split("\n\n")
-                for name in JSON_ARRAYS:
-                    record[name] = json.loads(record[name] or "[]")
+            for record in records:
                 if writer:
-                    writer.writerow({**record, **{f: json.dumps(record[f], ensure_ascii=False) for f in (*DERIVED, *JSON_ARRAYS)}})
+                    writer.writerow({**record, **{f: json.dumps(record[f], ensure_ascii=False) for f in LIST_FIELDS}})
                 else:
-                    stream.write(json.dumps({f: record[f] for f in FIELDS}, ensure_ascii=False) + "\n")
+                    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
                 written += 1
                 last = record["change_seq"]
         db.close()

@@ -3,21 +3,19 @@ repeats and cross-document dedup, from what extraction gave them."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
-from crawler.database import Database
 from crawler.errors import SpiderArgumentError
-from crawler.items import Article, Paragraph
 from crawler.spiders import ItemsInFlight, SieveSpider
+from crawler.storage import reads
+from crawler.storage.database import Database
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    import sqlite_utils
     from scrapy.crawler import Crawler
     from typing_extensions import Self
 
@@ -26,10 +24,6 @@ logger = logging.getLogger(__name__)
 #: Articles read from the database at a time, and let into the stages ahead.
 BATCH = 200
 IN_FLIGHT = 32
-COLUMNS = (
-    "id", "url", "kind", "source", "canonical_url", "title", "author", "authors", "published", "published_local",
-    "language", "sitename", "description", "image", "section", "tags",
-)  # fmt: skip
 
 
 class RecleanSpider(SieveSpider):
@@ -80,54 +74,12 @@ class RecleanSpider(SieveSpider):
     async def start(self) -> AsyncIterator[Any]:
         database = self.crawler.get_extension(Database)
         db = database.open()
-        where, params = ("WHERE source = ?", [self.source]) if self.source else ("", [])
-        ids = [row[0] for row in db.execute(f"SELECT id FROM articles {where} ORDER BY id", params)]
+        ids = reads.article_ids(db, self.source)
         self.expected_documents = len(ids)
         logger.info("Cleaning %d stored articles again", len(ids))
         for start in range(0, len(ids), BATCH):
-            for article in stored_articles(db, ids[start : start + BATCH]):
+            for article in reads.articles_as_extracted(db, ids[start : start + BATCH]):
                 await self.in_flight.wait_until(IN_FLIGHT - 1)
                 self.in_flight.add()
                 yield article
 
-
-def stored_articles(db: sqlite_utils.Database, ids: list[int]) -> list[Article]:
-    """The articles ``ids`` as extraction gave them: every paragraph, kept
-    or removed, in its place."""
-    marks = ", ".join("?" * len(ids))
-    paragraphs: dict[int, dict[int, str]] = {article_id: {} for article_id in ids}
-    link_texts: dict[int, set[str]] = {article_id: set() for article_id in ids}
-    for article_id, position, text in db.execute(
-        f"SELECT article_id, position, text FROM paragraphs WHERE article_id IN ({marks})", ids
-    ):
-        paragraphs[article_id][position] = text
-    for article_id, position, text, reason in db.execute(
-        f"SELECT article_id, position, text, reason FROM removed WHERE article_id IN ({marks})", ids
-    ):
-        paragraphs[article_id].setdefault(position, text)
-        if reason == "link":
-            link_texts[article_id].add(text.casefold())
-    articles = []
-    for row in db.execute(f"SELECT {', '.join(COLUMNS)} FROM articles WHERE id IN ({marks}) ORDER BY id", ids):
-        values = dict(zip(COLUMNS, row))
-        article_id = values.pop("id")
-        by_position = paragraphs[article_id]
-        kind = values.pop("kind") or "html"
-        if kind == "text" and values["title"]:
-            # The cleaning stage takes a plain text's title out of its
-            # paragraphs without recording it: the place left is the title's.
-            gap = next((n for n in range(len(by_position) + 1) if n not in by_position), None)
-            if gap is not None and gap <= max(by_position, default=-1):
-                by_position[gap] = values["title"]
-                values["title"] = None
-        values["authors"] = json.loads(values["authors"] or "[]")
-        values["tags"] = json.loads(values["tags"] or "[]")
-        articles.append(
-            Article(
-                **values,
-                kind=kind,
-                paragraphs=[Paragraph(position, by_position[position]) for position in sorted(by_position)],
-                link_texts=frozenset(link_texts[article_id]),
-            )
-        )
-    return articles

@@ -11,10 +11,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from crawler.cluster import use_writer_stages
-from crawler.database import Database
 from crawler.errors import SieveError, SpiderArgumentError
 from crawler.sieve_settings import check_redis
 from crawler.spiders import ItemsInFlight, SieveSpider
+from crawler.storage import reads
+from crawler.storage.database import Database
 from crawler.stream import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode_entry, entry_id
 
 if TYPE_CHECKING:
@@ -120,8 +121,8 @@ class StreamSpider(SieveSpider):
         renewal = asyncio.ensure_future(self._keep_lease(client))
         try:
             await self._join_group(client)
-            applied = database.meta(APPLIED)
-            mirror.put(database.previous_fetches(), replace_all=True)
+            applied = reads.meta(database.open(), APPLIED)
+            mirror.put(reads.previous_fetches(database.open()), replace_all=True)
             async for entries in self._batches(client, settings.getint("SIEVE_STORE_BATCH")):
                 documents = []
                 for stream_id, fields in entries:
@@ -144,7 +145,7 @@ class StreamSpider(SieveSpider):
                 if not self._commit(database, last):
                     return
                 applied = last
-                mirror.put(database.previous_fetches(self._fetched_urls(documents)))
+                mirror.put(reads.previous_fetches(database.open(), self._fetched_urls(documents)))
                 await self.acknowledge(client, [stream_id for stream_id, _ in entries])
                 self.crawler.stats.inc_value("sieve/stream/applied", len(documents))
         finally:

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.database import stored_time
 from crawler.errors import SpiderArgumentError
 from crawler.items import ArchiveRecord, Page, Skipped
 from crawler.listings import parse_time
 from crawler.pages import page_from_response
 from crawler.spiders import ItemsInFlight, SieveSpider
+from crawler.storage.connection import stored_time
 from crawler.urls import is_web_url
 from crawler.warc import ArchivedResponse, read_records
 

@@ -7,9 +7,9 @@ primary key starts with the key, so their cost grows with the logarithm of
 the corpus, not with its size. The band number (and, for paragraphs, the
 source) is folded into each key, so one table holds every band.
 
-The index is only valid for the :class:`~pipelines.fingerprints.MinhashConfig`
-that built it: :func:`open_index` records the config's scheme in ``meta`` and
-refuses a database indexed under another one.
+The index is only valid for the MinHash scheme that built it (an
+:class:`IndexScheme`, which the dedup stage's config is): :func:`open_index`
+records the scheme in ``meta`` and refuses a database indexed under another.
 """
 
 from __future__ import annotations
@@ -18,17 +18,18 @@ import logging
 import sqlite3
 from array import array
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from crawler.database import Database, DatabaseError, next_change
 from crawler.items import Holder, NewBoilerplate, content_hash
-from pipelines import fingerprints
-from pipelines.fingerprints import MinhashConfig
+from crawler.storage.connection import DatabaseError
+from crawler.storage.writes import next_change
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from crawler.storage.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,22 @@ def unpack_keys(blob: bytes | None) -> list[int]:
     keys = array("q")
     keys.frombytes(blob or b"")
     return list(keys)
+
+
+def signature_from_bytes(data: bytes) -> np.ndarray:
+    """A signature stored with ``ndarray.tobytes()``."""
+    return np.frombuffer(data, dtype=np.uint32)
+
+
+class IndexScheme(Protocol):
+    """What the index needs of a MinHash scheme (``pipelines.fingerprints.MinhashConfig``)."""
+
+    scheme: str
+
+    def same_but_article_bands(self, other: str) -> bool: ...
+    def article_signature(self, paragraphs: Sequence[str]) -> np.ndarray | None: ...
+    def article_keys(self, signature: np.ndarray | None) -> list[int]: ...
+    def paragraph_keys(self, text: str, source: str) -> list[int]: ...
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -58,20 +75,23 @@ class SchemeMismatch(DatabaseError):
     exit_status = 2
 
 
-def open_index(database: Database, config: MinhashConfig) -> None:
+def open_index(database: Database, config: IndexScheme) -> None:
     """Check that the database was indexed with ``config`` (an empty index
     takes it; one whose scheme differs in the article bands alone is
     re-keyed), and index the articles stored before there was an index.
     Run as the stages are built: a database that cannot be written then
     (locked by another program past the busy timeout) stops the crawl before
     it starts, in one line."""
+    if database.index_scheme == config.scheme:
+        return  # opened already, by the other stage that uses it
     try:
         _open_index(database, config)
+        database.index_scheme = config.scheme
     except sqlite3.Error as exc:
         raise DatabaseError(f"cannot use the database {database.path}: {exc}") from None
 
 
-def _open_index(database: Database, config: MinhashConfig) -> None:
+def _open_index(database: Database, config: IndexScheme) -> None:
     with database.transaction() as db:
         row = db.execute("SELECT value FROM meta WHERE key = 'minhash_scheme'").fetchone()
         if row is None or row[0] != config.scheme:
@@ -89,7 +109,7 @@ def _open_index(database: Database, config: MinhashConfig) -> None:
 
 
 class CorpusIndex:
-    def __init__(self, db: sqlite_utils.Database, config: MinhashConfig):
+    def __init__(self, db: sqlite_utils.Database, config: IndexScheme):
         self.db = db
         self.config = config
         # An article's paragraph keys grow with its length; SQLite's limit
@@ -114,7 +134,7 @@ class CorpusIndex:
                 AND a.id IS NOT ? ORDER BY a.id""",
             [*keys, exclude],
         ).fetchall()
-        return [(i, dup, text_hash, fingerprints.from_bytes(sig) if sig else None) for i, dup, text_hash, sig in rows]
+        return [(i, dup, text_hash, signature_from_bytes(sig) if sig else None) for i, dup, text_hash, sig in rows]
 
     def text_of(self, article_id: int) -> str:
         return self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]
@@ -170,7 +190,7 @@ class CorpusIndex:
                 paragraphs = [text for _, text in self.paragraphs_of(article_id)]
                 self._set_signature(article_id, self.config.article_signature(paragraphs), replace=False)
             else:
-                self._set_signature(article_id, fingerprints.from_bytes(signature), replace=False)
+                self._set_signature(article_id, signature_from_bytes(signature), replace=False)
 
     def index_unindexed(self) -> None:
         """Index the articles stored before the index existed (schema version
