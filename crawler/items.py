@@ -158,6 +158,30 @@ class Link:
     similarity: float
 
 
+@dataclass
+class Fingerprints:
+    """What the repeat stage gives cross-document dedup: the MinHash
+    signature of each kept paragraph that has shingles, of the whole
+    article, and the LSH keys of each kept paragraph, by position."""
+
+    signatures: dict[int, Any]
+    signature: Any
+    paragraph_keys: dict[int, list[int]]
+
+
+@dataclass
+class DedupVerdict:
+    """What cross-document dedup gives the store stage."""
+
+    #: The stored article this one nearly duplicates, and how...
+    original: Link | None = None
+    #: ...or the stored group representatives that are shorter copies of
+    #: this one: the store stage points them at it...
+    replaces: list[Link] = field(default_factory=list)
+    #: ...and the paragraphs it has shown to be site boilerplate.
+    new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
+
+
 @dataclass(repr=False)
 class Article:
     url: str
@@ -185,22 +209,10 @@ class Article:
     #: The texts of the page's links (lower case), for the cleaning stage,
     #: which empties it once done.
     link_texts: frozenset[str] = frozenset()
-    #: From the repeat stage, for cross-document dedup: the MinHash signature
-    #: of each kept paragraph that has shingles (by position), of the whole
-    #: article, and the LSH keys of each kept paragraph (by position).
-    signatures: dict[int, Any] = field(default_factory=dict)
-    signature: Any = None
-    paragraph_keys: dict[int, list[int]] = field(default_factory=dict)
-    #: Cross-document dedup: the stored article this one nearly duplicates,
-    #: and how (the rule and its measured value)...
-    duplicate_of: int | None = None
-    duplicate_rule: str | None = None
-    duplicate_similarity: float | None = None
-    #: ...or the stored group representatives that are shorter copies of
-    #: this one: the store stage points them at it...
-    replaces: list[Link] = field(default_factory=list)
-    #: ...and the paragraphs it has shown to be site boilerplate.
-    new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
+    #: The repeat stage's result, for cross-document dedup (None: it did not run).
+    fingerprints: Fingerprints | None = None
+    #: Cross-document dedup's result, for the store stage.
+    dedup: DedupVerdict = field(default_factory=DedupVerdict)
     fetch: Fetch | None = None
     #: The URL downloaded (or the file read): ``url`` too, unless the identity
     #: stage stores the article under the canonical URL the page declares.

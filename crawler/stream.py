@@ -31,7 +31,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from crawler.errors import SieveError
-from crawler.items import SIGNATURE_VALUES, ArchiveRecord, Article, Fetch, Paragraph, Removal, Skipped, Unchanged
+from crawler.items import SIGNATURE_VALUES, ArchiveRecord, Article, Fetch, Fingerprints, Paragraph, Removal, Skipped, Unchanged
 from crawler.storage.reads import PreviousFetch
 from crawler.urls import is_web_url
 
@@ -70,14 +70,15 @@ def encode_entry(item: Article | Skipped | Unchanged) -> bytes:
             "requested_urls": item.requested_urls,
         }  # fmt: skip
     else:
+        found = item.fingerprints or Fingerprints({}, None, {})
         entry = {
             "type": "article",
             **{name: getattr(item, name) for name in (*ARTICLE_FIELDS, *LATER_ARTICLE_FIELDS)},
             "paragraphs": [[p.position, p.text] for p in item.paragraphs],
             "removed": [[r.position, r.text, r.reason, r.match_position, r.match_article] for r in item.removed],
-            "signatures": {str(k): _signature(v) for k, v in item.signatures.items()},
-            "signature": _signature(item.signature),
-            "paragraph_keys": {str(k): v for k, v in item.paragraph_keys.items()},
+            "signatures": {str(k): _signature(v) for k, v in found.signatures.items()},
+            "signature": _signature(found.signature),
+            "paragraph_keys": {str(k): v for k, v in found.paragraph_keys.items()},
             "archive_record": dataclasses.astuple(item.archive_record) if item.archive_record else None,
         }
     entry["fetch"] = _fetch(getattr(item, "fetch", None))
@@ -260,7 +261,7 @@ def _minhash(value: Any) -> np.ndarray:
 
 
 def _article(**fields: Any) -> Article:
-    paragraphs, keys = fields["paragraphs"], fields["paragraph_keys"]
+    paragraphs, keys = fields["paragraphs"], fields.pop("paragraph_keys")
     # The database keys an article's paragraphs by position...
     for before, after in pairwise(paragraphs):
         if after.position <= before.position:
@@ -268,7 +269,8 @@ def _article(**fields: Any) -> Article:
     # ...and dedup looks up each one's LSH keys (it makes them all when there are none).
     if keys and (missing := next((p.position for p in paragraphs if p.position not in keys), None)) is not None:
         raise UnreadableEntry(f"paragraph_keys: none for paragraph {missing}")
-    return Article(**fields)
+    found = Fingerprints(fields.pop("signatures"), fields.pop("signature"), keys)
+    return Article(**fields, fingerprints=found)
 
 
 # fetched_at, its fourth column, was added since version 1 began.

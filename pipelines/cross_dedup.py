@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 
 from crawler.incremental import Incremental
-from crawler.items import Article, Holder, Link, NewBoilerplate, Paragraph, Skipped
+from crawler.items import Article, DedupVerdict, Fingerprints, Holder, Link, NewBoilerplate, Paragraph, Skipped
 from crawler.storage import reads
 from crawler.storage.corpus import CorpusIndex, open_index
 from crawler.storage.database import Database
@@ -166,29 +166,32 @@ class CrossDedupPipeline:
             return unchanged
         index = CorpusIndex(self.database.begin(), self.config)
         own_id = stored.id if stored else None
-        if not item.paragraph_keys:  # the repeat stage did not run
-            item.paragraph_keys = {p.position: self.config.paragraph_keys(p.text, item.source) for p in item.paragraphs}
-        if self._remove_known_boilerplate(item, index) or item.signature is None:
+        if item.fingerprints is None:  # the repeat stage did not run
+            item.fingerprints = Fingerprints({}, None, {})
+        if not item.fingerprints.paragraph_keys:
+            keys = {p.position: self.config.paragraph_keys(p.text, item.source) for p in item.paragraphs}
+            item.fingerprints.paragraph_keys = keys
+        if self._remove_known_boilerplate(item, index) or item.fingerprints.signature is None:
             self._update_signature(item)
         if not item.paragraphs:
             return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
-        original, item.replaces = self._find_original(item, index, own_id)
-        if original is not None:
-            item.duplicate_of = original.article_id
-            item.duplicate_rule, item.duplicate_similarity = original.rule, original.similarity
+        verdict = item.dedup = DedupVerdict()
+        verdict.original, verdict.replaces = self._find_original(item, index, own_id)
+        if (original := verdict.original) is not None:
             self.database.count("sieve/dedup/near_duplicates")
             self.database.count(
                 "sieve/dedup/linked_by_resemblance" if original.rule == "resemblance" else "sieve/dedup/linked_by_containment"
             )
-        elif self._find_new_boilerplate(item, index, own_id, {link.article_id for link in item.replaces}):
+        elif self._find_new_boilerplate(item, index, own_id, {link.article_id for link in verdict.replaces}):
             if not item.paragraphs:
                 return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
             self._update_signature(item)
         return item
 
     def _update_signature(self, item: Article) -> None:
-        item.signature = self.config.article_signature(
-            [p.text for p in item.paragraphs], [item.signatures.get(p.position) for p in item.paragraphs]
+        found = item.fingerprints
+        found.signature = self.config.article_signature(
+            [p.text for p in item.paragraphs], [found.signatures.get(p.position) for p in item.paragraphs]
         )
 
     def similar(self, a: str, b: str) -> bool:
@@ -202,14 +205,15 @@ class CrossDedupPipeline:
 
     def _remove_known_boilerplate(self, item: Article, index: CorpusIndex) -> bool:
         """Take out paragraphs already known to be site boilerplate; whether there were any."""
-        all_keys = [key for keys in item.paragraph_keys.values() for key in keys]
+        paragraph_keys = item.fingerprints.paragraph_keys
+        all_keys = [key for keys in paragraph_keys.values() for key in keys]
         known = defaultdict(list)
         for key, _, text, first_article, first_position in index.known_boilerplate(all_keys):
             known[key].append((text, first_article, first_position))
         kept: list[Paragraph] = []
         for p in item.paragraphs:
             match = next(
-                (m for key in item.paragraph_keys[p.position] for m in known.get(key, ()) if self.similar(p.text, m[0])),
+                (m for key in paragraph_keys[p.position] for m in known.get(key, ()) if self.similar(p.text, m[0])),
                 None,
             )
             if match is None:
@@ -223,13 +227,14 @@ class CrossDedupPipeline:
     def _find_original(self, item: Article, index: CorpusIndex, own_id: int | None) -> tuple[Link | None, list[Link]]:
         """The stored article this one is a copy of, if any; else the stored
         group representatives that are copies of this one."""
-        if item.signature is None:
+        signature = item.fingerprints.signature
+        if signature is None:
             return None, []
         ours: tuple[set[bytes], int] | None = None
         originals: list[Link] = []
         copies: list[Link] = []
-        for article_id, duplicate_of, text_hash, signature in index.similar_articles(
-            self.config.article_keys(item.signature), exclude=own_id
+        for article_id, duplicate_of, text_hash, their_signature in index.similar_articles(
+            self.config.article_keys(signature), exclude=own_id
         ):
             if own_id is not None and duplicate_of == own_id:
                 continue  # a copy of this very article, seen before it changed
@@ -237,7 +242,7 @@ class CrossDedupPipeline:
                 # The same text: the same shingles, no need to read them.
                 originals.append(Link(article_id, "resemblance", 1.0))
                 continue
-            if signature is not None and fingerprints.estimated_jaccard(item.signature, signature) < self.candidate_floor:
+            if their_signature is not None and fingerprints.estimated_jaccard(signature, their_signature) < self.candidate_floor:
                 continue
             if ours is None:
                 ours = self.rule.shingles(p.text for p in item.paragraphs)
@@ -257,22 +262,23 @@ class CrossDedupPipeline:
         whether there were any. ``copies`` are about to become duplicates of
         it, and count as such."""
         by_key = defaultdict(list)
-        all_keys = [key for p in item.paragraphs for key in item.paragraph_keys[p.position]]
+        paragraph_keys = item.fingerprints.paragraph_keys
+        all_keys = [key for p in item.paragraphs for key in paragraph_keys[p.position]]
         for key, article_id, position, text, duplicate_of in index.paragraph_candidates(all_keys, exclude=own_id):
             by_key[key].append((article_id, position, text, duplicate_of))
         kept: list[Paragraph] = []
         for p in item.paragraphs:
-            candidates = {(c[0], c[1]): c for key in item.paragraph_keys[p.position] for c in by_key.get(key, ())}
+            candidates = {(c[0], c[1]): c for key in paragraph_keys[p.position] for c in by_key.get(key, ())}
             holders = [c for c in candidates.values() if self.similar(p.text, c[2])]
             originals = sorted((c[0], c[1]) for c in holders if c[3] is None and c[0] not in copies)
             if len({article_id for article_id, _ in originals}) + 1 < self.boilerplate_min:
                 kept.append(p)
                 continue
             first_article, first_position = originals[0]
-            item.new_boilerplate.append(
+            item.dedup.new_boilerplate.append(
                 NewBoilerplate(
                     text=p.text,
-                    keys=item.paragraph_keys[p.position],
+                    keys=paragraph_keys[p.position],
                     holders=[Holder(c[0], c[1], c[2]) for c in holders],
                     position=p.position,
                     first_article=first_article,

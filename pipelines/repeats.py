@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crawler.items import Article, Paragraph
+from crawler.items import Article, Fingerprints, Paragraph
 from pipelines import fingerprints
 from pipelines.fingerprints import MinhashConfig
 from pipelines.stage import DocumentStage, Stats
@@ -218,18 +218,21 @@ class RepeatPipeline(DocumentStage):
         else:
             # Dedup still needs the signatures and keys.
             repeats, signatures = {}, self.finder.signatures(in_order)
-        item.signatures = {item.paragraphs[i].position: sig for i, sig in signatures.items() if i not in repeats}
+        kept_signatures = {item.paragraphs[i].position: sig for i, sig in signatures.items() if i not in repeats}
         if repeats:
             for index, match in repeats.items():
                 item.remove(item.paragraphs[index], "repeat", item.paragraphs[match].position)
             item.paragraphs = [p for i, p in enumerate(item.paragraphs) if i not in repeats]
             item.removed.sort(key=lambda r: r.position)
             self.stats.inc_value("sieve/repeats/paragraphs_removed", len(repeats))
-        item.signature = fingerprints.union(item.signatures.values())
-        item.paragraph_keys = {
-            p.position: self.finder.config.paragraph_keys(
-                p.text, item.source, item.signatures.get(p.position), normalized[p.position]
-            )
-            for p in item.paragraphs
-        }
+        item.fingerprints = Fingerprints(
+            signatures=kept_signatures,
+            signature=fingerprints.union(kept_signatures.values()),
+            paragraph_keys={
+                p.position: self.finder.config.paragraph_keys(
+                    p.text, item.source, kept_signatures.get(p.position), normalized[p.position]
+                )
+                for p in item.paragraphs
+            },
+        )
         return item

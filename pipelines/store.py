@@ -79,7 +79,7 @@ class StorePipeline:
 
     def _store_article(self, db: sqlite_utils.Database, article: Article) -> ArticleRecord | None:
         stored = reads.stored_article(db, article.url)
-        if not article.new_boilerplate and (unchanged := self.incremental.unchanged_text(article, stored)):
+        if not article.dedup.new_boilerplate and (unchanged := self.incremental.unchanged_text(article, stored)):
             # The page changed, the article did not: nothing to rewrite.
             self._store_unchanged(db, unchanged)
             return None
@@ -95,22 +95,23 @@ class StorePipeline:
             article_id = writes.insert_article(db, row, first_seen=at)
         self._insert_removals(db, article_id, article.removed)
         writes.record_article_urls(db, article_id, article, at)
+        found = article.fingerprints
         index.index_article(
             article_id,
-            article.signature,
-            [(p.position, p.text, article.paragraph_keys.get(p.position, [])) for p in article.paragraphs],
+            found.signature if found else None,
+            [(p.position, p.text, found.paragraph_keys.get(p.position, []) if found else []) for p in article.paragraphs],
             replace=stored is not None,
         )
-        for copy in article.replaces:
+        for copy in article.dedup.replaces:
             # A shorter copy stored first: this article takes its place as
             # its group's representative.
             if writes.replace_representative(db, copy.article_id, article_id, copy.rule, copy.similarity, at=at, run_id=self.run_id):
                 self.database.count("sieve/dedup/representatives_replaced")
-        for found in article.new_boilerplate:
-            index.add_boilerplate(article.source, found, self.run_id, at)
-            for holder in found.holders:
+        for boilerplate in article.dedup.new_boilerplate:
+            index.add_boilerplate(article.source, boilerplate, self.run_id, at)
+            for holder in boilerplate.holders:
                 if index.drop_paragraph(holder, self.run_id, at):
-                    removal = Removal(holder.position, holder.text, "site-boilerplate", found.position, article_id)
+                    removal = Removal(holder.position, holder.text, "site-boilerplate", boilerplate.position, article_id)
                     self._insert_removals(db, holder.article_id, [removal])
                     self.database.count("sieve/dedup/retroactive_removals")
         writes.forget_skipped(db, article.url, article.fetched_url or article.url)

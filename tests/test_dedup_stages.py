@@ -120,7 +120,7 @@ def test_lightly_edited_copy_is_a_near_duplicate_of_the_original(process):
     process(article("https://gazette.example/library", LIBRARY))
     copy = process(article("https://wire.example/library", edited(LIBRARY), source="wire"))
     original = process.id_of("https://gazette.example/library")
-    assert copy.duplicate_of == original
+    assert copy.dedup.original.article_id == original
     stored = process.rows("SELECT duplicate_of FROM articles WHERE url = ?", ["https://wire.example/library"])
     assert stored == [(original,)]
     assert process.stats.counts["sieve/dedup/near_duplicates"] == 1
@@ -129,7 +129,7 @@ def test_lightly_edited_copy_is_a_near_duplicate_of_the_original(process):
 def test_different_story_is_not_a_duplicate(process):
     process(article("https://gazette.example/library", LIBRARY))
     other = process(article("https://gazette.example/bus", BUS))
-    assert other.duplicate_of is None
+    assert other.dedup.original is None
     assert process.rows("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL") == [(0,)]
 
 
@@ -182,7 +182,7 @@ def test_same_paragraph_in_three_sources_is_not_boilerplate(process):
 def test_near_duplicate_does_not_count_towards_the_boilerplate_minimum(process):
     process(article("https://gazette.example/library", [*LIBRARY, NEWSLETTER]))
     copy = process(article("https://gazette.example/library-copy", [*edited(LIBRARY), NEWSLETTER]))
-    assert copy.duplicate_of is not None
+    assert copy.dedup.original is not None
 
     third = process(article("https://gazette.example/bus", [*BUS, NEWSLETTER]))
 

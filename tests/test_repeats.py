@@ -90,8 +90,9 @@ def test_each_copy_of_a_run_points_at_its_own_first_occurrence():
 def test_stage_turned_off_removes_nothing_and_still_signs_every_paragraph():
     article = run([LA, LB, LA], SIEVE_REPEATS_ENABLED=False)
     assert kept(article) == [LA, LB, LA]
-    assert sorted(article.signatures) == sorted(article.paragraph_keys) == [0, 1, 2]
-    assert article.signature is not None
+    found = article.fingerprints
+    assert sorted(found.signatures) == sorted(found.paragraph_keys) == [0, 1, 2]
+    assert found.signature is not None
 
 
 def test_many_paragraph_document_loses_exactly_its_repeated_passage():
@@ -103,7 +104,7 @@ def test_many_paragraph_document_loses_exactly_its_repeated_passage():
     texts += texts[100:103]  # a run of three printed again at the end
     article = run(texts)
     assert [(r.position, r.match_position) for r in article.removed] == [(5000, 100), (5001, 101), (5002, 102)]
-    assert len(article.signatures) == 5000
+    assert len(article.fingerprints.signatures) == 5000
 
 
 # --- properties -------------------------------------------------------------

@@ -87,14 +87,14 @@ def process(fresh_db) -> Stages:
 def test_syndicated_copy_is_linked_to_its_original(process, kind):
     process(article(GAZETTE, FLOOD))
     copy = process(article(WIRE, COPIES[kind](), source="wire"))
-    assert copy.duplicate_of == process.id_of(GAZETTE)
+    assert copy.dedup.original.article_id == process.id_of(GAZETTE)
 
 
 def test_copy_with_another_headline_is_linked_to_its_original(process):
     process(article(GAZETTE, FLOOD))
     retitled = article(WIRE, FLOOD, source="wire")
     retitled.title = "Lower town under water again as barrier holds but drains fail"
-    assert process(retitled).duplicate_of == process.id_of(GAZETTE)
+    assert process(retitled).dedup.original.article_id == process.id_of(GAZETTE)
 
 
 def test_copy_cut_to_60_percent_is_linked_by_containment(process):
@@ -115,13 +115,13 @@ def test_lightly_edited_copy_is_linked_by_resemblance_with_its_jaccard_similarit
 def test_copy_cut_to_60_percent_is_not_linked_with_the_containment_rule_off(fresh_db):
     process = Stages(fresh_db, containment=0.0)
     process(article(GAZETTE, FLOOD))
-    assert process(article(WIRE, cut(FLOOD, 0.6), source="wire")).duplicate_of is None
+    assert process(article(WIRE, cut(FLOOD, 0.6), source="wire")).dedup.original is None
 
 
 def test_longer_original_arriving_second_becomes_the_representative(process):
     process(article(WIRE, cut(FLOOD, 0.6), source="wire"))
     original = process(article(GAZETTE, FLOOD))
-    assert original.duplicate_of is None
+    assert original.dedup.original is None
     assert process.rows("SELECT url, duplicate_of, duplicate_rule FROM articles ORDER BY id") == [
         (WIRE, process.id_of(GAZETTE), "containment"),
         (GAZETTE, None, None),
@@ -159,14 +159,14 @@ def test_copy_with_a_local_paragraph_arriving_second_points_at_the_original(proc
 def test_stories_quoting_the_same_paragraph_stay_apart(process):
     process(article(GAZETTE, [*FLOOD[:4], QUOTE, *FLOOD[4:6]]))
     other = process(article("https://courier.example/bus", [BUS[0], QUOTE, *BUS[1:]], source="courier"))
-    assert other.duplicate_of is None
+    assert other.dedup.original is None
     assert process.rows("SELECT count(*) FROM clean_articles") == [(2,)]
 
 
 def test_brief_that_is_one_paragraph_of_a_longer_story_stays_apart(process):
     process(article(GAZETTE, MACKEREL))
     brief = process(article("https://wire.example/mackerel-brief", MACKEREL[:1], source="wire"))
-    assert brief.duplicate_of is None
+    assert brief.dedup.original is None
 
 
 def test_longer_story_arriving_after_its_one_paragraph_brief_leaves_the_brief_alone(process):
@@ -178,7 +178,7 @@ def test_longer_story_arriving_after_its_one_paragraph_brief_leaves_the_brief_al
 def test_short_article_of_site_boilerplate_only_stays_apart(process):
     process(article("https://gazette.example/library", [*LIBRARY, NEWSLETTER, FOLLOW]))
     page = process(article("https://gazette.example/subscribe", [NEWSLETTER, FOLLOW]))
-    assert page.duplicate_of is None
+    assert page.dedup.original is None
 
 
 def test_copy_of_about_the_same_length_arriving_second_points_at_the_first(process):

@@ -65,12 +65,14 @@ def next_change(db: sqlite_utils.Database) -> int:
 
 def article_row(article: Article, *, at: str, run_id: int | None, change: int) -> list[Any]:
     """The values of :data:`~crawler.storage.schema.ARTICLE_COLUMNS` for ``article``."""
+    original = article.dedup.original
     row = {
         "url": article.url, "canonical_url": article.canonical_url, "source": article.source,
         "title": article.title, "author": article.author, "published": article.published,
         "language": article.language, "sitename": article.sitename, "text": article.text,
-        "content_hash": article.text_hash(), "duplicate_of": article.duplicate_of,
-        "duplicate_rule": article.duplicate_rule, "duplicate_similarity": article.duplicate_similarity,
+        "content_hash": article.text_hash(), "duplicate_of": original.article_id if original else None,
+        "duplicate_rule": original.rule if original else None,
+        "duplicate_similarity": original.similarity if original else None,
         "last_seen": at, "changed_at": at, "run_id": run_id, "change_seq": change,
         "published_local": article.published_local, "authors": json.dumps(article.authors, ensure_ascii=False),
         "description": article.description, "image": article.image, "section": article.section,
