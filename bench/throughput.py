@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 from crawler.progress import process_tree, tree_rss_bytes  # noqa: E402
 
 #: The ``scrapy`` command as users run it (not ``python -m scrapy``: see
-#: pipelines.workers._main_module_left_behind).
+#: pipelines.fork_server.main_module_left_behind).
 SCRAPY = str(Path(sys.executable).with_name("scrapy"))
 DATA = REPO.parent / "shared" / "bench" / "article-extraction" / "html"
 BARE_LOOP = """

@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,9 +36,48 @@ class StatsDelta:
         return counts
 
 
+@dataclass
+class Processed:
+    """The stages gave ``item``, for the stages in the crawl's process."""
+
+    item: Any
+    #: What the stages counted in a worker, for the crawl's stats.
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Dropped:
+    """A stage dropped the document (Scrapy's ``DropItem``), saying why."""
+
+    reason: str
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class StageFailed:
+    """A stage raised: the document is recorded as ``skipped`` (a
+    ``stage-error``), and the run fails; the traceback, bounded, is for the log."""
+
+    skipped: Any
+    traceback: str
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class PoolBroken:
+    """The worker pool cannot go on, and the document was not processed."""
+
+    reason: str
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+#: What the document stages made of one document.
+Outcome = Processed | Dropped | StageFailed | PoolBroken
+
+
 def worker_main(conn: Connection, stages: list[DocumentStage]) -> None:
-    """A worker: turn pages into items with the document stages (as built
-    in the crawl's process) until told to stop (None) or the crawl's
+    """A worker: turn pages into outcomes with the document stages (as
+    built in the crawl's process) until told to stop (None) or the crawl's
     process goes away (end of file)."""
     # Ctrl-C reaches the whole process group; the crawl decides when to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -52,30 +92,29 @@ def worker_main(conn: Connection, stages: list[DocumentStage]) -> None:
             return
         if item is None:
             return
+        outcome = apply_stages(stages, item, stats)
+        outcome.stats = stats.take()
         try:
-            conn.send((*apply_stages(stages, item, stats), stats.take()))
+            conn.send(outcome)
         except OSError:
             return  # the crawl's process is gone
 
 
-def apply_stages(stages: list[DocumentStage], item: Any, stats: Any) -> tuple[str, Any]:
-    """The stages applied to ``item``, as ``(kind, value)``: ``("item",
-    result)``, ``("drop", reason)``, or ``("stage-error", (Skipped,
-    traceback))`` when a stage raised: the document is then recorded as
-    skipped, and the traceback, bounded, is for the log."""
+def apply_stages(stages: list[DocumentStage], item: Any, stats: Any) -> Outcome:
+    """The stages applied to ``item``, counting into ``stats``."""
     document = item
     try:
         for stage in stages:
             item = timed_call(stage_cpu_key(stage), stage.process_item, item, stats)
-        return "item", item
+        return Processed(item)
     except Exception as exc:
         if is_drop_item(exc):
-            return "drop", str(exc)
+            return Dropped(str(exc))
         from crawler.items import Skipped  # the pages the workers get import it anyway
 
         summary = bounded(f"{type(exc).__name__}: {exc}", MAX_DETAIL)
         skipped = Skipped(document.url, "stage-error", summary, getattr(document, "fetch", None))
-        return "stage-error", (skipped, "\n".join(bounded(line, MAX_DETAIL) for line in traceback.format_exc().splitlines()))
+        return StageFailed(skipped, "\n".join(bounded(line, MAX_DETAIL) for line in traceback.format_exc().splitlines()))
 
 
 #: The most characters of an error kept in a skipped row's detail, and of

@@ -1,11 +1,11 @@
-"""pipelines.workers.Sequencer: items leave in the order they arrived,
+"""pipelines.sequencer.Sequencer: items leave in the order they arrived,
 whichever finishes its work first."""
 
 from __future__ import annotations
 
 import asyncio
 
-from pipelines.workers import Sequencer
+from pipelines.sequencer import Sequencer
 
 
 def run(coroutine):
