@@ -43,7 +43,7 @@ from redis import Redis  # noqa: E402
 
 from bench.recrawl import DATA, build  # noqa: E402
 from crawler.progress import tree_rss_bytes  # noqa: E402
-from crawler.stream import STREAM_KEY  # noqa: E402
+from crawler.stream_entries import STREAM_KEY  # noqa: E402
 from tests.fixture_site import SiteServer  # noqa: E402
 
 SCRAPY = [sys.executable, "-m", "scrapy"]

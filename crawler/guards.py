@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.urls import is_web_url
+from crawler.web_urls import is_web_url
 
 if TYPE_CHECKING:
     from scrapy import Request

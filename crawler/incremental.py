@@ -17,7 +17,7 @@ spiders, the middleware and the pipeline stages ask it:
   not) is ``same-text``.
 
 Cluster crawlers, which have no database, ask the writer's copy of its
-fetches in Redis (:class:`crawler.stream.FetchMirror`). The first four
+fetches in Redis (:class:`crawler.stream_entries.FetchMirror`). The first four
 need ``SIEVE_INCREMENTAL`` (on by default); ``same-text`` is
 always checked, since rewriting an identical article would only lose its
 ``changed_at``. Each becomes an :class:`~crawler.items.Unchanged` item,
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from crawler.items import Article
-    from crawler.stream import FetchMirror
+    from crawler.stream_entries import FetchMirror
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Incremental:
         mirror = None
         if is_cluster_crawler(settings):
             # No database here: the writer keeps a copy of its fetches in Redis.
-            from crawler.stream import FetchMirror
+            from crawler.stream_entries import FetchMirror
 
             mirror = FetchMirror.from_url(settings.get("SIEVE_REDIS_URL"))
         return cls(settings.getbool("SIEVE_INCREMENTAL"), crawler=crawler, mirror=mirror)

@@ -20,7 +20,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler.guards import Refused
 from crawler.incremental import Incremental, body_hash
 from crawler.items import Fetch, Page, Skipped, Unchanged
-from crawler.urls import host_of
+from crawler.web_urls import host_of
 
 if TYPE_CHECKING:
     from scrapy.http import Response

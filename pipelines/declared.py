@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
-from crawler.urls import is_web_url
+from crawler.web_urls import is_web_url
 from pipelines.text import collapse
 
 if TYPE_CHECKING:

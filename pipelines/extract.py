@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 
 from crawler.bodies import Unreadable, document_bytes
 from crawler.items import Article, Page, Paragraph, Skipped
-from crawler.urls import host_of, is_web_url
+from crawler.web_urls import host_of, is_web_url
 from pipelines.declared import Declarations, author_names, declarations, declared_canonical, publication, url_day
 from pipelines.decoding import decode
 from pipelines.stage import DocumentStage, Stats

@@ -40,7 +40,7 @@ from crawler.items import Article
 from crawler.storage import reads, writes
 from crawler.storage.corpus import CorpusIndex
 from crawler.storage.database import Database
-from crawler.urls import key_url, same_site
+from crawler.web_urls import key_url, same_site
 from pipelines.cross_dedup import NearDuplicateRule
 from pipelines.fingerprints import MinhashConfig
 

@@ -1,6 +1,6 @@
 """Publish stage, on cluster crawlers (``SIEVE_REDIS_URL``): each finished
 document (article, skip, unchanged) goes to the cluster's document stream
-(:mod:`crawler.stream`) for the writer, in place of the dedup and storage
+(:mod:`crawler.stream_entries`) for the writer, in place of the dedup and storage
 stages.
 
 Back-pressure: when the stream holds ``SIEVE_STREAM_MAX_BACKLOG`` documents
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.items import Article, Skipped, Unchanged
-from crawler.stream import STREAM_KEY, encode_entry
+from crawler.stream_entries import STREAM_KEY, encode_entry
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -35,7 +35,7 @@ EXTENSIONS = {
     # Before RunRecord: its last memory sample is in the stats the run's row keeps.
     "crawler.progress.Progress": 115,
     "crawler.runs.RunRecord": 120,
-    "crawler.cluster.SharedFrontierIdle": 140,
+    "crawler.frontier_idle.SharedFrontierIdle": 140,
 }
 
 # Components Sieve never uses, left out of Scrapy's defaults rather than set
@@ -94,9 +94,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.guards.RedirectLoopMiddleware": 610,
     # Sees responses as received, before Scrapy's decompression (590) and
     # redirects (600): what SIEVE_WARC_OUTPUT archives.
-    "crawler.warc.WarcArchiveMiddleware": 620,
+    "crawler.warc_records.WarcArchiveMiddleware": 620,
     # Last: cluster crawlers take a per-site slot for the whole cluster.
-    "crawler.cluster.SharedPolitenessMiddleware": 990,
+    "crawler.shared_politeness.SharedPolitenessMiddleware": 990,
 }
 
 # --- Sieve ---------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_shared_frontier_without_scrapy_redis_is_a_one_line_error(tmp_path):
 def test_idle_crawler_waits_for_the_others_before_it_closes():
     from scrapy.exceptions import DontCloseSpider
 
-    from crawler.cluster import SharedFrontierIdle
+    from crawler.frontier_idle import SharedFrontierIdle
 
     async def idle() -> None:
         waiting = SharedFrontierIdle(crawler=SimpleNamespace(engine=None), idle_seconds=60)
@@ -226,7 +226,7 @@ DIES_BEFORE_ACK = (
 def test_writer_killed_between_commit_and_acknowledge_loses_and_doubles_nothing(fresh_site, valkey, alone, tmp_path):
     import redis
 
-    from crawler.stream import GROUP, STREAM_KEY
+    from crawler.stream_entries import GROUP, STREAM_KEY
 
     assert frontier(valkey, "--clear").returncode == 0
     assert [r.returncode for r in crawl_together(fresh_site, valkey, crawlers=1)] == [0]
@@ -276,7 +276,7 @@ def test_crawler_killed_mid_run_is_made_good_by_a_new_run(fresh_site, valkey, al
 def test_crawlers_pause_while_the_writer_is_behind(fresh_site, valkey, alone, tmp_path):
     import redis
 
-    from crawler.stream import STREAM_KEY
+    from crawler.stream_entries import STREAM_KEY
 
     assert frontier(valkey, "--clear").returncode == 0
     [crawler] = start_crawlers(fresh_site, valkey, crawlers=1, SIEVE_STREAM_MAX_BACKLOG="3")
@@ -404,7 +404,7 @@ def test_poisoned_entry_is_set_aside_with_its_reason_and_the_rest_of_its_batch_i
 
     from crawler.items import Page, Skipped
     from crawler.spiders.stream import UNREADABLE_KEY
-    from crawler.stream import GROUP, STREAM_KEY, encode_entry
+    from crawler.stream_entries import GROUP, STREAM_KEY, encode_entry
 
     body = (REPO / "examples" / "articles" / "000_257973ebbd4cd4c4.txt").read_bytes()
     article = stages(Page("file:///articles/000_257973ebbd4cd4c4.txt", body, "text", source="articles"))

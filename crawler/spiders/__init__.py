@@ -21,7 +21,7 @@ from crawler.items import Page, Skipped, Unchanged
 from crawler.listings import Entry
 from crawler.pages import NAMED_URL, page_from_response, skipped_from_failure
 from crawler.scrapy_internals import wake_engine
-from crawler.urls import is_web_url, key_url
+from crawler.web_urls import is_web_url, key_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -151,7 +151,7 @@ class WebSpider(SieveSpider):
         yield page_from_response(response, self.incremental, self.key_url(response.url), require_article=self.require_article)
 
     def key_url(self, url: str) -> str:
-        """What pages are fetched and stored under (:func:`crawler.urls.key_url`)."""
+        """What pages are fetched and stored under (:func:`crawler.web_urls.key_url`)."""
         return key_url(url, self.settings.getlist("SIEVE_TRACKING_PARAMETERS"))
 
     def page_request(self, url: str, meta: dict[str, Any] | None = None) -> Request:

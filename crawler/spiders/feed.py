@@ -10,7 +10,7 @@ from crawler.errors import SpiderArgumentError
 from crawler.items import Skipped
 from crawler.listings import feed_entries, read_url_list
 from crawler.spiders import SEED, WebSpider
-from crawler.urls import is_web_url
+from crawler.web_urls import is_web_url
 
 
 class FeedSpider(WebSpider):

@@ -20,7 +20,7 @@ from crawler.incremental import PAGE
 from crawler.items import Page, Skipped, Unchanged
 from crawler.pages import page_from_response
 from crawler.spiders import SEED, WebSpider
-from crawler.urls import is_web_url
+from crawler.web_urls import is_web_url
 
 logger = logging.getLogger(__name__)
 

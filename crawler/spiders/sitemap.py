@@ -14,7 +14,7 @@ from crawler.errors import SpiderArgumentError
 from crawler.items import Skipped
 from crawler.listings import date_argument, sitemap_entries
 from crawler.spiders import SEED, WebSpider
-from crawler.urls import is_web_url
+from crawler.web_urls import is_web_url
 
 
 class SitemapSpider(WebSpider):

@@ -16,7 +16,7 @@ from crawler.sieve_settings import check_redis
 from crawler.spiders import ItemsInFlight, SieveSpider
 from crawler.storage import reads
 from crawler.storage.database import Database
-from crawler.stream import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode_entry, entry_id
+from crawler.stream_entries import GROUP, STREAM_KEY, FetchMirror, UnreadableEntry, decode_entry, entry_id
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -74,7 +74,7 @@ class StreamSpider(SieveSpider):
     acknowledged and deleted from the stream. On start, the writer claims
     what a writer that died left pending; entries at or below the committed
     id were applied already and are only acknowledged. An entry that
-    :func:`~crawler.stream.decode_entry` refuses is set aside in UNREADABLE_KEY
+    :func:`~crawler.stream_entries.decode_entry` refuses is set aside in UNREADABLE_KEY
     with its reason, and acknowledged with its batch; the run fails.
     """
 

@@ -16,8 +16,8 @@ from crawler.listings import parse_time
 from crawler.pages import page_from_response
 from crawler.spiders import ItemsInFlight, SieveSpider
 from crawler.storage.connection import stored_time
-from crawler.urls import is_web_url
-from crawler.warc import ArchivedResponse, read_records
+from crawler.warc_records import ArchivedResponse, read_records
+from crawler.web_urls import is_web_url
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

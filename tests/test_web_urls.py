@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.urls import key_url, without_tracking
+from crawler.web_urls import key_url, without_tracking
 from tests.fixture_site import AMP_STORY, LoopbackServer, story_page
 from tests.helpers import FAST_WEB, read_rows, scrapy_crawl
 

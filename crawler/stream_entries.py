@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.errors import SieveError
 from crawler.items import SIGNATURE_VALUES, ArchiveRecord, Article, Fetch, Fingerprints, Paragraph, Removal, Skipped, Unchanged
 from crawler.storage.reads import PreviousFetch
-from crawler.urls import is_web_url
+from crawler.web_urls import is_web_url
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,7 +162,7 @@ def _shown(url: str) -> str:
 
 def _document_url(value: Any) -> str:
     """What a document is stored under: what the spiders fetch (an http(s)
-    URL, :func:`crawler.urls.is_web_url`) or a local file as the files spider
+    URL, :func:`crawler.web_urls.is_web_url`) or a local file as the files spider
     names it (``Path.as_uri()``: ``file:///...``)."""
     url = _str(value)
     if not (is_web_url(url) or url.startswith("file:///")):

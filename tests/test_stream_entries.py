@@ -1,4 +1,4 @@
-"""The cluster's document stream entries (crawler.stream): what a crawler
+"""The cluster's document stream entries (crawler.stream_entries): what a crawler
 sends is what the writer gets."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from crawler.items import ArchiveRecord, Article, Fetch, Page, Skipped, Unchanged
-from crawler.stream import SCHEMA_VERSION, UnreadableEntry, decode_entry, encode_entry, entry_id
+from crawler.stream_entries import SCHEMA_VERSION, UnreadableEntry, decode_entry, encode_entry, entry_id
 from tests.helpers import FIXTURES
 
 
