@@ -81,7 +81,7 @@ class Unchanged:
     #: ``not-modified`` (HTTP 304), ``same-body``, ``same-file`` (size and
     #: modification time), ``listed-unchanged`` (sitemap or feed date),
     #: ``same-text`` (the page changed, its article did not).
-    why: str
+    reason: str
     #: The new validators, when the document was downloaded again.
     fetch: Fetch | None = None
     #: The URL downloaded, when the article is stored under another one...
@@ -147,7 +147,7 @@ class NewBoilerplate:
 
 
 @dataclass
-class Link:
+class DuplicateLink:
     """How an article nearly duplicates another (``articles.duplicate_rule``
     and ``duplicate_similarity``)."""
 
@@ -174,10 +174,10 @@ class DedupVerdict:
     """What cross-document dedup gives the store stage."""
 
     #: The stored article this one nearly duplicates, and how...
-    original: Link | None = None
+    original: DuplicateLink | None = None
     #: ...or the stored group representatives that are shorter copies of
     #: this one: the store stage points them at it...
-    replaces: list[Link] = field(default_factory=list)
+    replaces: list[DuplicateLink] = field(default_factory=list)
     #: ...and the paragraphs it has shown to be site boilerplate.
     new_boilerplate: list[NewBoilerplate] = field(default_factory=list)
 

@@ -66,7 +66,7 @@ def encode_entry(item: Article | Skipped | Unchanged) -> bytes:
         entry: dict[str, Any] = {"type": "skipped", "url": item.url, "reason": item.reason, "detail": item.detail}
     elif isinstance(item, Unchanged):
         entry = {
-            "type": "unchanged", "url": item.url, "why": item.why, "fetched_url": item.fetched_url,
+            "type": "unchanged", "url": item.url, "reason": item.reason, "fetched_url": item.fetched_url,
             "requested_urls": item.requested_urls,
         }  # fmt: skip
     else:
@@ -300,7 +300,7 @@ SCHEMAS: dict[str, tuple[Callable[..., Any], dict[str, Convert], dict[str, Conve
     "skipped": (Skipped, {"url": _str, "reason": _str, "detail": _str, "fetch": _FETCH}, {}),
     "unchanged": (
         Unchanged,
-        {"url": _document_url, "why": _str, "fetch": _FETCH, "fetched_url": _or_null(_document_url)},
+        {"url": _document_url, "reason": _str, "fetch": _FETCH, "fetched_url": _or_null(_document_url)},
         {"requested_urls": _URLS},
     ),
     "article": (
@@ -345,6 +345,8 @@ def decode_entry(data: bytes) -> Article | Skipped | Unchanged:
     kind = entry.get("type")
     if type(kind) is not str or kind not in SCHEMAS:
         raise UnreadableEntry(f"type: {repr(kind)[:60]} is not one of {', '.join(SCHEMAS)}")
+    if kind == "unchanged" and "why" in entry and "reason" not in entry:
+        entry["reason"] = entry.pop("why")  # as crawlers of an earlier Sieve name it
     make, required, later = SCHEMAS[kind]
     fields: dict[str, Any] = {}
     name = ""

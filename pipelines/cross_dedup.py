@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 
 from crawler.incremental import Incremental
-from crawler.items import Article, DedupVerdict, Fingerprints, Holder, Link, NewBoilerplate, Paragraph, Skipped
+from crawler.items import Article, DedupVerdict, DuplicateLink, Fingerprints, Holder, NewBoilerplate, Paragraph, Skipped
 from crawler.storage import reads
 from crawler.storage.corpus import CorpusIndex, open_index
 from crawler.storage.database import Database
@@ -105,7 +105,7 @@ class NearDuplicateRule:
         paragraphs = list(paragraphs)
         return self.config.text_shingles(paragraphs), sum(fingerprints.normalized_word_count(p) for p in paragraphs)
 
-    def link(self, ours: tuple[set[bytes], int], text: str, article_id: int) -> tuple[Link | None, int]:
+    def link(self, ours: tuple[set[bytes], int], text: str, article_id: int) -> tuple[DuplicateLink | None, int]:
         """How the text with ``ours`` (from :meth:`shingles`) nearly
         duplicates stored ``text`` (article ``article_id``), if it does;
         and how many shingles ``text`` has."""
@@ -115,9 +115,9 @@ class NearDuplicateRule:
         union = len(our_shingles | theirs)
         resemblance = shared / union if union else 1.0
         if resemblance >= self.threshold:
-            return Link(article_id, "resemblance", resemblance), len(theirs)
+            return DuplicateLink(article_id, "resemblance", resemblance), len(theirs)
         if self.containment and theirs and min(our_words, fingerprints.normalized_word_count(text)) >= self.min_words:
-            link = Link(article_id, "containment", shared / min(len(our_shingles), len(theirs)))
+            link = DuplicateLink(article_id, "containment", shared / min(len(our_shingles), len(theirs)))
             if link.similarity >= self.containment:
                 return link, len(theirs)
         return None, len(theirs)
@@ -224,15 +224,15 @@ class CrossDedupPipeline:
         item.paragraphs = kept
         return found
 
-    def _find_original(self, item: Article, index: CorpusIndex, own_id: int | None) -> tuple[Link | None, list[Link]]:
+    def _find_original(self, item: Article, index: CorpusIndex, own_id: int | None) -> tuple[DuplicateLink | None, list[DuplicateLink]]:
         """The stored article this one is a copy of, if any; else the stored
         group representatives that are copies of this one."""
         signature = item.fingerprints.signature
         if signature is None:
             return None, []
         ours: tuple[set[bytes], int] | None = None
-        originals: list[Link] = []
-        copies: list[Link] = []
+        originals: list[DuplicateLink] = []
+        copies: list[DuplicateLink] = []
         for article_id, duplicate_of, text_hash, their_signature in index.similar_articles(
             self.config.article_keys(signature), exclude=own_id
         ):
@@ -240,7 +240,7 @@ class CrossDedupPipeline:
                 continue  # a copy of this very article, seen before it changed
             if text_hash == item.text_hash():
                 # The same text: the same shingles, no need to read them.
-                originals.append(Link(article_id, "resemblance", 1.0))
+                originals.append(DuplicateLink(article_id, "resemblance", 1.0))
                 continue
             if their_signature is not None and fingerprints.estimated_jaccard(signature, their_signature) < self.candidate_floor:
                 continue

@@ -12,7 +12,6 @@ paragraphs here; finding its title and boilerplate is the cleaning stage's.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -22,8 +21,9 @@ from crawler.items import Article, Page, Paragraph, Skipped
 from crawler.web_urls import host_of, is_web_url
 from pipelines.declared import Declarations, author_names, declarations, declared_canonical, publication, url_day
 from pipelines.decoding import decode
+from pipelines.listing_page import OG_TYPE_PROSE_SHARE, link_density, looks_like_menus
 from pipelines.stage import DocumentStage, Stats
-from pipelines.text import collapse, is_list_item
+from pipelines.text import collapse, split_paragraphs
 from pipelines.trafilatura_patches import load_html
 
 if TYPE_CHECKING:
@@ -41,42 +41,10 @@ logger = logging.getLogger(__name__)
 # Sieve records those pages as skipped, with the reason, itself.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
-BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
 # Language detection on less text than this is mostly noise; more than the
 # sample costs time (linear in the text) and adds no certainty.
 DETECT_LANGUAGE_MIN_CHARS = 100
 DETECT_LANGUAGE_SAMPLE_CHARS = 2000
-# A page whose og:type names no article, and that declares no publication
-# time, is an article only if its text is prose, with at most this share of
-# the link text SIEVE_MAX_LINK_DENSITY allows: teasers under headlines are
-# seldom so little of a listing page.
-OG_TYPE_PROSE_SHARE = 0.2
-MENU_DUMP_MIN_LINES = 30
-MENU_DUMP_SHORT_SHARE = 0.5
-
-
-def split_paragraphs(text: str) -> list[str]:
-    """Paragraphs of a plain-text document.
-
-    Blank lines separate paragraphs; the lines inside a block are joined,
-    except list items, which stay paragraphs of their own. A document with no
-    blank lines at all has one paragraph per line.
-    """
-    if not BLANK_LINE.search(text.strip()):
-        return [collapse(line) for line in text.split("\n") if line.strip()]
-    paragraphs: list[str] = []
-    for block in BLANK_LINE.split(text):
-        current: list[str] = []
-        for line in block.split("\n"):
-            if not line.strip():
-                continue
-            if is_list_item(line.strip()) and current:
-                paragraphs.append(collapse(" ".join(current)))
-                current = []
-            current.append(line)
-        if current:
-            paragraphs.append(collapse(" ".join(current)))
-    return paragraphs
 
 
 def web_url(page_url: str, declared: str | None) -> str | None:
@@ -93,23 +61,6 @@ def detect_language(identify: Callable[[str], str], text: str, declared: str | N
     if len(text) >= DETECT_LANGUAGE_MIN_CHARS:
         return identify(text[:DETECT_LANGUAGE_SAMPLE_CHARS])
     return declared
-
-
-def looks_like_menus(lines: list[str]) -> bool:
-    """Whether extracted text is a page's worth of menus and link lists:
-    many lines, most of them a few words long."""
-    if len(lines) < MENU_DUMP_MIN_LINES:
-        return False
-    short = sum(1 for line in lines if len(line.split()) < 5)
-    return short > MENU_DUMP_SHORT_SHARE * len(lines)
-
-
-def link_density(lines: list[str], anchor_texts: frozenset[str]) -> float:
-    """Share of the extracted characters that are in lines which are, whole,
-    the text of a link: high on listing pages, whose "text" is headlines."""
-    total = sum(len(line) for line in lines)
-    linked = sum(len(line) for line in lines if line.casefold() in anchor_texts)
-    return linked / total if total else 0.0
 
 
 def identify_language(text: str) -> str:

@@ -72,7 +72,7 @@ class StorePipeline:
             why = f"skipped: {item.reason}"
         elif isinstance(item, Unchanged):
             self._store_unchanged(self.database.begin(), item)
-            why = f"unchanged: {item.why}"
+            why = f"unchanged: {item.reason}"
         else:
             return item
         raise DropItem(f"{item.url} {why}", log_level="DEBUG")
@@ -124,16 +124,16 @@ class StorePipeline:
             self.database.count(f"sieve/paragraphs_removed/{r.reason}")
 
     def _store_unchanged(self, db: sqlite_utils.Database, item: Unchanged) -> None:
-        if item.why == "same-text" and item.fetched_url is None:
+        if item.reason == "same-text" and item.fetched_url is None:
             # Cleaned again with no download (scrapy crawl reclean): not met.
-            self.database.count(f"sieve/unchanged/{item.why}")
+            self.database.count(f"sieve/unchanged/{item.reason}")
             return
         at = now()
         fetched = item.fetched_url or item.url
         writes.record_seen_again(db, item.url, fetched, item.requested_urls, at)
         writes.record_fetch(db, fetched, item.fetch, at)
         writes.record_checked(db, fetched, at)
-        self.database.count(f"sieve/unchanged/{item.why}")
+        self.database.count(f"sieve/unchanged/{item.reason}")
 
     def _store_skipped(self, db: sqlite_utils.Database, item: Skipped) -> None:
         logger.info("Skipped %s (%s): %s", item.url, item.reason, item.detail)

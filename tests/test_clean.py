@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from crawler.items import Article, Paragraph, Skipped
 from pipelines.clean import BoilerplateCleaner, CleanPipeline
-from pipelines.extract import split_paragraphs
+from pipelines.text import split_paragraphs
 from tests.helpers import project_crawler
 
 BODY_1 = "The city council met on Tuesday to debate the budget for the coming year."
@@ -28,18 +28,6 @@ def kept(article: Article) -> list[str]:
 
 def reasons(article: Article) -> dict[str, str]:
     return {r.text: r.reason for r in article.removed}
-
-
-def test_blank_lines_separate_paragraphs_and_wrapped_lines_are_joined():
-    assert split_paragraphs("One line\nwrapped here.\n\nSecond  one.\n") == ["One line wrapped here.", "Second one."]
-
-
-def test_without_blank_lines_every_line_is_a_paragraph():
-    assert split_paragraphs("First.\nSecond.\n\n") == ["First.", "Second."]
-
-
-def test_list_items_in_a_block_stay_separate_paragraphs():
-    assert split_paragraphs("Intro:\n- one item\n- two items\n\nAfter.") == ["Intro:", "- one item", "- two items", "After."]
 
 
 def test_short_kicker_above_the_headline_is_removed():

@@ -140,7 +140,7 @@ def test_same_url_with_same_text_is_unchanged_and_writes_nothing(process):
 
     item = process(article(url, LIBRARY))
 
-    assert isinstance(item, Unchanged) and item.why == "same-text"
+    assert isinstance(item, Unchanged) and item.reason == "same-text"
     assert process.rows("SELECT id, text, content_hash, first_seen, changed_at FROM articles") == before
     assert process.rows("SELECT count(*) FROM paragraphs") == [(len(LIBRARY),)]
     assert process.stats.counts["sieve/articles_stored"] == 1

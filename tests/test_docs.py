@@ -85,7 +85,7 @@ SKIP_REASONS = reasons_in_code(
         "_replace": (1, None),
     }
 )
-UNCHANGED_REASONS = reasons_in_code({"Unchanged": (1, "why")})
+UNCHANGED_REASONS = reasons_in_code({"Unchanged": (1, "reason")})
 SIEVE_SETTINGS = sorted(name for name in vars(settings) if name.isupper() and name.startswith("SIEVE_"))
 
 

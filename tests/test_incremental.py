@@ -55,14 +55,14 @@ def disabled(fresh_db):
 
 def test_304_is_not_modified(incremental):
     unchanged = incremental.unchanged_response(response(status=304, body=b""), Fetch(body_hash=body_hash(b"")))
-    assert (unchanged.url, unchanged.why) == (URL, "not-modified")
+    assert (unchanged.url, unchanged.reason) == (URL, "not-modified")
 
 
 def test_body_last_downloaded_is_same_body(incremental, fresh_db):
     remember_fetch(fresh_db)
     fetch = Fetch(etag='"v2"', body_hash=body_hash(BODY))
     unchanged = incremental.unchanged_response(response(), fetch)
-    assert unchanged.why == "same-body"
+    assert unchanged.reason == "same-body"
     assert unchanged.fetch is fetch  # the new validators are kept
 
 
@@ -79,13 +79,13 @@ def test_first_download_is_not_unchanged(incremental):
 def test_entry_dated_before_last_fetch_is_listed_unchanged(incremental, fresh_db):
     remember_fetch(fresh_db)
     unchanged = incremental.unchanged_entry(URL, "2024-04-30T22:15:00Z")
-    assert (unchanged.url, unchanged.why) == (URL, "listed-unchanged")
+    assert (unchanged.url, unchanged.reason) == (URL, "listed-unchanged")
 
 
 def test_entry_dated_in_the_second_of_last_fetch_is_listed_unchanged(incremental, fresh_db):
     remember_fetch(fresh_db, fetched_at="2024-05-01T10:00:00.500Z")
     unchanged = incremental.unchanged_entry(URL, "2024-05-01T10:00:00Z")
-    assert unchanged is not None and unchanged.why == "listed-unchanged"
+    assert unchanged is not None and unchanged.reason == "listed-unchanged"
 
 
 def test_entry_dated_after_last_fetch_is_not_unchanged(incremental, fresh_db):
@@ -105,7 +105,7 @@ def test_entry_never_fetched_is_not_unchanged(incremental):
 def test_file_of_same_size_and_mtime_is_same_file(incremental, fresh_db):
     url = "file:///data/articles/library.txt"
     remember_fetch(fresh_db, url, etag=file_version(1200, 1714557600000000000))
-    assert incremental.unchanged_file(url, file_version(1200, 1714557600000000000)).why == "same-file"
+    assert incremental.unchanged_file(url, file_version(1200, 1714557600000000000)).reason == "same-file"
     assert incremental.unchanged_file(url, file_version(1200, 1714557700000000000)) is None
 
 
@@ -114,7 +114,7 @@ def test_article_with_stored_text_is_same_text(incremental, fresh_db):
     item = article(TEXT)
     item.fetch = Fetch(body_hash="new-page")
     unchanged = incremental.unchanged_text(item, reads.stored_article(fresh_db.open(), item.url))
-    assert unchanged.why == "same-text"
+    assert unchanged.reason == "same-text"
     assert unchanged.fetch is item.fetch
 
 
@@ -137,4 +137,4 @@ def test_disabled_never_finds_fetch_level_unchanged(disabled, fresh_db):
 def test_disabled_still_finds_same_text(disabled, fresh_db):
     store_text(fresh_db, TEXT)
     item = article(TEXT)
-    assert disabled.unchanged_text(item, reads.stored_article(fresh_db.open(), item.url)).why == "same-text"
+    assert disabled.unchanged_text(item, reads.stored_article(fresh_db.open(), item.url)).reason == "same-text"

@@ -46,6 +46,12 @@ def test_skipped_and_unchanged_documents_arrive_as_they_were_sent(item):
     assert decode_entry(encode_entry(item)) == item
 
 
+def test_unchanged_entry_from_an_earlier_crawler_naming_its_reason_why_is_read():
+    entry = entry_of(Unchanged("https://example.org/b", "not-modified"))
+    entry["why"] = entry.pop("reason")
+    assert decode_entry(json.dumps(entry).encode()).reason == "not-modified"
+
+
 def test_entry_of_another_schema_version_is_refused_with_its_version():
     entry = json.loads(encode_entry(Skipped("https://example.org/a", "http-404")))
     entry["v"] = SCHEMA_VERSION + 1
