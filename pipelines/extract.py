@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 # trafilatura, htmldate and the language model are imported where they are
 # used: the crawl's own process builds this stage to check its settings and,
-# with worker processes, extracts nothing (importing them cost it 0.1-0.2 s
-# of start-up). The workers' fork server imports them (ExtractPipeline.preload).
+# with worker processes, extracts nothing, and would only start later for
+# importing them. The workers' fork server imports them (ExtractPipeline.preload).
 
 logger = logging.getLogger(__name__)
 # trafilatura warns "discarding data" for every page it finds no text in;

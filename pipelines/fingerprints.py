@@ -47,9 +47,8 @@ class MinhashConfig:
     probability 0.99 (0.87 at 0.5, 0.9998 at 0.8). Unrelated articles share
     common 5-byte shingles (median Jaccard 0.08) and become candidates 0.2%
     of the time; their signatures rule them out before any text is read
-    (:mod:`pipelines.cross_dedup`). Until 2026-11 articles were 20 x 6 (0.998 at
-    Jaccard 0.8, 0.62 at 0.6); :func:`crawler.storage.corpus.open_index` re-keys a
-    database indexed so. Paragraphs: site boilerplate recurs near-identically
+    (:mod:`pipelines.cross_dedup`). A database indexed with other article
+    bands is re-keyed by :func:`crawler.storage.corpus.open_index`. Paragraphs: site boilerplate recurs near-identically
     and there are many paragraphs to index, so 10 x 12: 0.96 at Jaccard 0.9,
     0.9996 at 0.95, half the keys per paragraph.
     """
@@ -91,14 +90,14 @@ class MinhashConfig:
 
     def __getstate__(self) -> dict:
         # The permutations go with the config: worker processes, which get
-        # it pickled, then never import datasketch (and scipy: 0.3 s).
+        # it pickled, then never import datasketch (and scipy).
         return {**self.__dict__, "permutations": self.permutations}
 
     @cached_property
     def permutations(self) -> np.ndarray:
         """datasketch's permutations for this scheme, the (2, num_perm)
         array of its ``MinHash``. Kept in Sieve's cache (:mod:`crawler.cache`):
-        datasketch imports scipy (0.4 s of a crawl's start-up) to give them."""
+        datasketch imports scipy, a large part of a crawl's start-up, to give them."""
         name = f"datasketch-{version('datasketch')}-{self.num_perm}-permutations-seed{self.seed}.npy"
         cached_permutations = cached(name, self._save_permutations, self._read_permutations)
         return self.drawn_permutations() if cached_permutations is None else cached_permutations

@@ -33,8 +33,8 @@ def main_module_left_behind() -> Iterator[None]:
     """While a worker is started (in a thread: see WorkerPool.start).
     multiprocessing has a new process import its parent's main module, for
     what is defined there; for ``scrapy crawl`` that is Scrapy's console
-    script, which imports all of Scrapy: 0.4 s of CPU a worker, for nothing
-    a worker uses (its stages come from modules of their own)."""
+    script, which imports all of Scrapy in every worker, for nothing a
+    worker uses (its stages come from modules of their own)."""
     with _main_module_swap:
         main = sys.modules["__main__"]
         sys.modules["__main__"] = types.ModuleType("__main__")

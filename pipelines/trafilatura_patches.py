@@ -21,9 +21,9 @@ extracts one page at a time, on one thread, and other code in the process
 - ``lean_metadata``: trafilatura looks for categories, tags and a licence
   in every page (a tenth of extraction's time); Sieve stores none, and
   trafilatura has no switch for them: they answer "none". Its author
-  fallback copies the tree and runs regular expressions in XPath (5 ms on a
-  page declaring no author): :mod:`pipelines.author_fallback` gives the
-  same answers in a third of the time.
+  fallback copies the tree and runs regular expressions in XPath on a page
+  declaring no author: :mod:`pipelines.author_fallback` gives the same
+  answers for less.
 - ``every_copy_kept``: ``extract_content`` drops an element repeating the
   one before it when longer than ``MIN_DUPLICATE_LENGTH``, even with
   ``deduplicate`` off, and says nothing: a paragraph printed 95 times in a

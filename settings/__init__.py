@@ -41,7 +41,7 @@ EXTENSIONS = {
 # Components Sieve never uses, left out of Scrapy's defaults rather than set
 # to None above: Scrapy imports every class named in EXTENSIONS or
 # DOWNLOADER_MIDDLEWARES, None ones too, and these imports (twisted.conch,
-# aiohttp, tldextract) took 0.35 s of every start. Telnet, remote control and
+# aiohttp, tldextract) were a large part of every start. Telnet, remote control and
 # cookies are off (below); crawler.guards has Sieve's robots.txt middleware.
 _LEFT_OUT = {
     "scrapy.extensions.telnet.TelnetConsole",

@@ -18,7 +18,7 @@ def open_existing_database(settings: BaseSettings) -> sqlite_utils.Database:
     """The database named by SIEVE_DB, which must exist and be a Sieve
     database at the current schema: a reader never creates or migrates one."""
     # Imported here: Scrapy imports every command's module at every start,
-    # and sqlite_utils (with numpy) took 0.14 s of each.
+    # and sqlite_utils (with numpy) is a noticeable part of a start.
     from crawler.storage import connection
 
     path = settings.get("SIEVE_DB")

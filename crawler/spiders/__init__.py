@@ -64,7 +64,7 @@ class SieveSpider(scrapy.Spider):
         if not cls.downloads:
             # Neither an HTTP download handler nor retries: both load
             # Scrapy's TLS module, whose deprecated classes inspect the whole
-            # stack (0.2 s of start-up). Nor robots.txt's parser (protego).
+            # stack at import, a cost at every start. Nor robots.txt's parser (protego).
             settings.set("DOWNLOAD_HANDLERS", {"http": None, "https": None}, priority="spider")
             settings.set("RETRY_ENABLED", False, priority="spider")
             settings.set("ROBOTSTXT_OBEY", False, priority="spider")

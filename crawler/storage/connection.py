@@ -71,9 +71,8 @@ def connect(path: str | Path, busy_timeout: float, *, writer: bool = True) -> sq
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     # The LSH band tables take keys at random places in their B-trees: with
-    # SQLite's default 2 MB page cache, storing read back pages on every
-    # insert (0.15-0.3 ms of each article on the benchmark, more as the
-    # database grows). A cache of up to 64 MB, per connection.
+    # SQLite's default page cache, storing reads pages back on every insert,
+    # more as the database grows. A cache of up to 64 MB, per connection.
     conn.execute("PRAGMA cache_size=-65536")
     db = sqlite_utils.Database(conn)
     if writer:
