@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import sqlite3
@@ -11,6 +12,49 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, project_crawler, read_rows, scrapy_crawl
+
+#: What a test (or a fixture it uses) calls when it runs a crawl or another
+#: ``scrapy`` command, in a subprocess or in this process.
+CRAWL_CALLS = ("scrapy_crawl(", "crawl_command(", "scrapy_command(", "project_crawler(", "CrawlerProcess(", "subprocess.")
+
+
+def source_of(function) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def crawling_names(module) -> set[str]:
+    """The names of the functions and classes of ``module`` (and those it
+    imports from tests/) that run a crawl, directly or through one another."""
+    defined = {
+        name: source_of(value)
+        for name, value in vars(module).items()
+        if (inspect.isfunction(value) or inspect.isclass(value)) and getattr(value, "__module__", "").startswith("tests")
+    }
+    calls = set(CRAWL_CALLS)
+    while True:
+        found = {f"{name}(" for name, source in defined.items() if any(call in source for call in calls)}
+        if found <= calls:
+            return calls
+        calls |= found
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``crawl`` every test that runs a crawl: itself, through a
+    function of its module, or through one of its fixtures."""
+    by_module: dict[str, set[str]] = {}
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is None:
+            continue
+        calls = by_module.setdefault(module.__name__, crawling_names(module))
+        fixtures = getattr(item, "_fixtureinfo", None)
+        definitions = fixtures.name2fixturedefs.values() if fixtures else ()
+        sources = [source_of(getattr(item, "function", None)), *(source_of(d.func) for defs in definitions for d in defs)]
+        if any(call in source for source in sources for call in calls):
+            item.add_marker(pytest.mark.crawl)
 
 
 @pytest.fixture

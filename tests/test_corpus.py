@@ -9,7 +9,7 @@ from crawler.items import content_hash
 from crawler.storage.connection import now
 from crawler.storage.corpus import CorpusIndex, SchemeMismatch, open_index
 from pipelines.fingerprints import MinhashConfig
-from tests.test_dedup_stages import BUS, LIBRARY
+from tests.test_cross_dedup import BUS, LIBRARY
 
 EIGHT = MinhashConfig(min_words=8)
 TEN = MinhashConfig(min_words=10)
