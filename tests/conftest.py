@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import shutil
@@ -18,6 +19,7 @@ from tests.helpers import FIXTURES, project_crawler, read_rows, scrapy_crawl
 CRAWL_CALLS = ("scrapy_crawl(", "crawl_command(", "scrapy_command(", "project_crawler(", "CrawlerProcess(", "subprocess.")
 
 
+@functools.cache
 def source_of(function) -> str:
     try:
         return inspect.getsource(function)
