@@ -47,6 +47,17 @@ class ArchiveRecord:
     record_id: str | None
 
 
+@dataclass
+class KnownMetadata:
+    """What a spider knows about a page better than the page says
+    (:mod:`crawler.spider_items`): it replaces what extraction finds."""
+
+    title: str | None = None
+    #: ISO 8601, as the spider gave it.
+    published: str | None = None
+    authors: list[str] = field(default_factory=list)
+
+
 @dataclass(repr=False)
 class Page:
     url: str
@@ -66,6 +77,7 @@ class Page:
     #: URL as a list or link named it, when tracking parameters were left out.
     requested_urls: list[str] = field(default_factory=list)
     archive_record: ArchiveRecord | None = None
+    known: KnownMetadata | None = None
 
     def __repr__(self) -> str:
         # Scrapy logs an item that fails with its repr: not the whole body.

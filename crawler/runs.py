@@ -104,7 +104,10 @@ class RunRecord:
             # The database counted it and stops the crawl.
             raise CloseSpider("database-error") from exc
         self.stats.set_value("sieve/run_id", self.run_id)
-        logger.info("Run %d writing to %s", self.run_id, os.path.abspath(self.database.path))
+        if self.database.in_memory:
+            logger.info("Run without a database (SIEVE_DB is empty): articles go to -o feeds only, nothing is kept")
+        else:
+            logger.info("Run %d writing to %s", self.run_id, os.path.abspath(self.database.path))
 
     def _mark_interrupted_runs(self, db: sqlite_utils.Database) -> None:
         """Runs still "running" whose process is gone were killed: say so."""
@@ -141,7 +144,10 @@ class RunRecord:
         if "sieve/stream/sent" in stats:
             logger.info("Sieve cluster crawler %s: %d documents sent to the writer", self.status, stats["sieve/stream/sent"])
             return
-        where = f"run {self.run_id} ({self.database.path})" if self.run_id is not None else "run without a database"
+        if self.run_id is None or self.database is None or self.database.in_memory:
+            where = "run without a database"
+        else:
+            where = f"run {self.run_id} ({self.database.path})"
         stored = stats.get("sieve/articles_stored", 0)
         updated = stats.get("sieve/articles_updated", 0)
         logger.info(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from crawler.bodies import Unreadable, document_bytes
-from crawler.items import Article, Page, Paragraph, Skipped
+from crawler.items import Article, KnownMetadata, Page, Paragraph, Skipped
 from crawler.web_urls import host_of, is_web_url
 from pipelines.declared import Declarations, author_names, declarations, declared_canonical, publication, url_day
 from pipelines.decoding import decode
@@ -213,6 +213,18 @@ class Extractor:
                 )
 
 
+def take_known(article: Article, known: KnownMetadata) -> None:
+    """What the spider knows (:class:`~crawler.items.KnownMetadata`) over
+    what extraction found; a date outside the plausible range is not taken."""
+    if known.title:
+        article.title = known.title
+    if known.authors:
+        article.authors = known.authors
+        article.author = "; ".join(known.authors)
+    if known.published and (published := publication([known.published], None)):
+        article.published, article.published_local = published.sortable, published.local
+
+
 class ExtractPipeline(DocumentStage):
     # The language model first: the kernel reads its files in meanwhile.
     preload = ("pipelines.language_model", "trafilatura", "htmldate", "pipelines.author_fallback")
@@ -249,6 +261,8 @@ class ExtractPipeline(DocumentStage):
             # A parser bug on one odd page must not end the crawl.
             logger.warning("Extraction failed on %s", item.url, exc_info=True)
             return Skipped(item.url, "extraction-error", f"{type(exc).__name__}: {exc}")
+        if item.known is not None:
+            take_known(article, item.known)
         article.fetch = item.fetch
         article.fetched_url = item.url
         article.requested_urls = item.requested_urls

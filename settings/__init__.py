@@ -3,6 +3,8 @@
 Every setting can be changed per run with ``-s NAME=value``.
 """
 
+from pathlib import Path
+
 from scrapy.settings import default_settings
 
 from crawler.sieve_settings import defaults
@@ -11,6 +13,8 @@ BOT_NAME = "sieve"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
+# scrapy genspider's templates: Sieve's "sieve" template (the default).
+TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "crawler" / "templates")
 
 # The stages, in order: each takes the item the previous one returned. The
 # leading document stages run in worker processes (see SIEVE_WORKERS).
@@ -83,6 +87,13 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
+# @url_argument: the URL a contract checks is the one given with -a.
+SPIDER_CONTRACTS = {"crawler.contracts.UrlArgumentContract": 10}
+SPIDER_MIDDLEWARES = {
+    # Any spider's responses and dict items become pages (docs/spiders.md,
+    # "Writing your own spider"). Last on the way out, after Scrapy's own.
+    "crawler.spider_items.PageItemMiddleware": 10,
+}
 DOWNLOADER_MIDDLEWARES = {
     # First of all: fetched content never makes Sieve read local files.
     "crawler.guards.WebOnlyMiddleware": 50,

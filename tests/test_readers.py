@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -62,6 +63,25 @@ def test_feed_export_text_and_paragraphs_are_the_stored_ones(exported, fmt):
     for record in records(fmt, outputs[fmt]):
         assert record["text"] == stored[record["url"]]
         assert record["paragraphs"] == stored[record["url"]].split("\n\n")
+
+
+def test_crawl_without_a_database_gives_the_same_records_and_keeps_nothing(exported, tmp_path):
+    _, outputs = exported
+    articles = tmp_path / "articles"
+    shutil.copytree(REPO / "examples" / "articles", articles)
+    # A copy of one example under another name, read last: in-run dedup links it.
+    (articles / "zz-copy.txt").write_bytes(next(articles.glob("000_*.txt")).read_bytes())
+    command = [*crawl_command("files", tmp_path / "unused.db", {"path": str(articles)}), "-s", "SIEVE_DB=", "-O", str(tmp_path / "nodb.jsonl")]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "run without a database finished: 6 new" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles", "nodb.jsonl"]
+    moments = ("first_seen", "changed_at", "url", "urls")
+    without = [{k: v for k, v in r.items() if k not in moments} for r in records("jsonl", tmp_path / "nodb.jsonl")]
+    with_db = [{k: v for k, v in r.items() if k not in moments} for r in records("jsonl", outputs["jsonl"])]
+    *originals, copy = without
+    assert originals == with_db
+    assert copy["duplicate_of"] == next(r["id"] for r in with_db if r["text"] == copy["text"])
 
 
 def test_skipped_documents_are_not_exported(tmp_path):

@@ -7,7 +7,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
 from scrapy import Request, signals
@@ -44,6 +44,10 @@ class SieveSpider(scrapy.Spider):
     #: Whether it fetches over HTTP (the web spiders); the others read
     #: their input themselves.
     downloads = False
+    #: Set by ``scrapy parse`` and ``scrapy check``, which give the spider
+    #: their own requests instead of its start(): the arguments that name
+    #: its input are then not needed.
+    start_replaced_by: ClassVar[str | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -146,6 +150,10 @@ class WebSpider(SieveSpider):
                 "Set it to a URL or e-mail address (-s SIEVE_CONTACT=...)."
             )
         return spider
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        """What ``scrapy parse URL`` calls: the page as this spider reads it."""
+        yield from self.parse_page(response)
 
     def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged]:
         yield page_from_response(response, self.incremental, self.key_url(response.url), require_article=self.require_article)

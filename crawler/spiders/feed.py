@@ -32,9 +32,9 @@ class FeedSpider(WebSpider):
 
     def __init__(self, url: str | None = None, path: str | None = None, **kwargs: Any):
         super().__init__(url=url, path=path, **kwargs)
-        if bool(url) == bool(path):
+        if bool(url) == bool(path) and not (self.start_replaced_by and not path):
             raise SpiderArgumentError("give one feed with -a url=... or a file of feeds with -a path=...")
-        self.feed_urls = [url] if url else read_url_list(path)
+        self.feed_urls = [url] if url else read_url_list(path) if path else []
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.feed_urls:
@@ -44,6 +44,11 @@ class FeedSpider(WebSpider):
                 yield self.dead_seed(Skipped(url, "bad-url", "not an http or https URL"))
 
     def parse_feed(self, response: Response) -> Iterator[Request | Skipped]:
+        """A feed: a request for each item it links to.
+
+        @url_argument url
+        @returns requests 1
+        """
         entries = feed_entries(response.body, response.url)
         if entries is None:
             yield self.dead_seed(Skipped(response.url, "bad-feed", "not an RSS, Atom or RDF feed"))

@@ -54,7 +54,7 @@ class SiteSpider(WebSpider):
 
     def __init__(self, url: str | None = None, depth: str = "2", allow: str | None = None, **kwargs: Any):
         super().__init__(url=url, depth=depth, allow=allow, **kwargs)
-        if not url or not is_web_url(url):
+        if (not url or not is_web_url(url)) and self.start_replaced_by is None:
             raise SpiderArgumentError("give the start page with -a url=http(s)://...")
         try:
             self.depth = int(depth)
@@ -64,16 +64,25 @@ class SiteSpider(WebSpider):
             self.allow = [re.compile(p) for p in (allow or "").split()]
         except re.error as exc:
             raise SpiderArgumentError(f"allow is not a valid regular expression: {exc}") from None
-        self.start_url = url
-        self.netloc = urlsplit(url).netloc.lower()
-        self.allowed_domains = [urlsplit(url).hostname or ""]
+        self.start_url = url or ""
+        self.netloc = urlsplit(self.start_url).netloc.lower()
+        self.allowed_domains = [urlsplit(url).hostname or ""] if url else []
+
+    @property
+    def max_links(self) -> int:
+        return self.settings.getint("SIEVE_MAX_LINKS_PER_PAGE")
 
     async def start(self) -> AsyncIterator[Any]:
-        # Read here, once SettingsCheck has checked it.
-        self.max_links = self.settings.getint("SIEVE_MAX_LINKS_PER_PAGE")
         yield self.page_request(self.start_url, meta={PAGE: True, SEED: True})
 
     def parse_page(self, response: Response) -> Iterator[Page | Skipped | Unchanged | Request]:
+        """A page (stored if it reads as an article), and a request for each
+        link to follow.
+
+        @url_argument url
+        @returns items 1 1
+        @returns requests 1
+        """
         item = page_from_response(response, self.incremental, self.key_url(response.url), require_article=True)
         yield self.dead_seed(item) if isinstance(item, Skipped) and response.meta.get(SEED) else item
         # A 304 has no body to read links from, nor has a non-HTML response.
@@ -86,6 +95,8 @@ class SiteSpider(WebSpider):
         """The page's links to follow, read lazily from its parsed tree so
         that a page of a million links costs no more than its first few."""
         base = get_base_url(response)
+        netloc = self.netloc or urlsplit(response.url).netloc.lower()  # scrapy parse gives no start page
+        max_links = self.max_links
         seen: set[str] = set()
         for element in response.selector.root.iter("a", "area"):
             href = (element.get("href") or "").strip()
@@ -99,14 +110,14 @@ class SiteSpider(WebSpider):
                 url in seen
                 or not is_web_url(url)
                 # Hosts are compared here: allowed_domains does not match IP addresses.
-                or urlsplit(url).netloc.lower() != self.netloc
+                or urlsplit(url).netloc.lower() != netloc
                 or url_has_any_extension(url, IGNORED_EXTENSIONS)
                 or (self.allow and not any(p.search(url) for p in self.allow))
             ):
                 continue
-            if len(seen) == self.max_links:
+            if len(seen) == max_links:
                 self.crawler.stats.inc_value("sieve/refused/too-many-links")
-                logger.warning("Following only the first %d links of %s (SIEVE_MAX_LINKS_PER_PAGE)", self.max_links, response.url)
+                logger.warning("Following only the first %d links of %s (SIEVE_MAX_LINKS_PER_PAGE)", max_links, response.url)
                 return
             seen.add(url)
             yield url

@@ -43,14 +43,16 @@ class SitemapSpider(WebSpider):
 
     def __init__(self, url: str | None = None, since: str | None = None, **kwargs: Any):
         super().__init__(url=url, since=since, **kwargs)
-        if not url or not is_web_url(url):
+        if (not url or not is_web_url(url)) and self.start_replaced_by is None:
             raise SpiderArgumentError("give the sitemap with -a url=http(s)://...")
         self.sitemap_url = url
         self.since = date_argument("since", since)
 
+    @property
+    def max_depth(self) -> int:
+        return self.settings.getint("SIEVE_SITEMAP_MAX_DEPTH")
+
     async def start(self) -> AsyncIterator[Any]:
-        # Read here, once SettingsCheck has checked it.
-        self.max_depth = self.settings.getint("SIEVE_SITEMAP_MAX_DEPTH")
         yield self.sitemap_request(self.sitemap_url, depth=0, seed=True)
 
     def sitemap_request(self, url: str, depth: int, seed: bool = False) -> Request | Skipped:
@@ -63,6 +65,12 @@ class SitemapSpider(WebSpider):
         return Request(url, callback=self.parse_sitemap, errback=self.skip, cb_kwargs={"depth": depth}, meta={SEED: seed})
 
     def parse_sitemap(self, response: Response, depth: int) -> Iterator[Request | Skipped]:
+        """A sitemap, or a sitemap index: a request for each page or sitemap it lists.
+
+        @url_argument url
+        @cb_kwargs {"depth": 0}
+        @returns requests 1
+        """
         seed = response.meta.get(SEED, False)
         if response.url.endswith("/robots.txt"):
             urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))

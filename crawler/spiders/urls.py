@@ -25,9 +25,9 @@ class UrlsSpider(WebSpider):
 
     def __init__(self, path: str | None = None, **kwargs: Any):
         super().__init__(path=path, **kwargs)
-        if not path:
+        if not path and self.start_replaced_by is None:
             raise SpiderArgumentError("give the file of URLs with -a path=FILE (or -a path=- for standard input)")
-        self.urls = read_url_list(path)
+        self.urls = read_url_list(path) if path else []
 
     async def start(self) -> AsyncIterator[Any]:
         for item in self.checked_requests(self.urls):

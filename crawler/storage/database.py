@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler.cluster import is_cluster_crawler
 from crawler.storage import writes
 from crawler.storage.connection import DatabaseError, connect, file_identity, write_transaction
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
+
+#: SQLite's name for a database in memory: what an empty SIEVE_DB gives.
+IN_MEMORY = ":memory:"
 
 
 class Database:
@@ -44,8 +48,12 @@ class Database:
     run), and stops the crawl: nothing more could be stored. ``failure``
     then says why, in one line.
 
-    Components reach it with ``crawler.get_extension(Database)``; it is None
-    when ``SIEVE_DB`` is empty.
+    With ``SIEVE_DB`` empty the database is in memory, for this run only:
+    every stage runs as with a file (in-run dedup included) and ``-o``
+    feeds get the same records; nothing is kept. A cluster crawler has
+    none (its documents go to the writer).
+
+    Components reach it with ``crawler.get_extension(Database)``.
     """
 
     def __init__(
@@ -82,10 +90,10 @@ class Database:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        if not settings.get("SIEVE_DB"):
-            raise NotConfigured("SIEVE_DB is empty")
+        if is_cluster_crawler(settings):
+            raise NotConfigured("a cluster crawler sends its documents to the writer")
         database = cls(
-            settings.get("SIEVE_DB"),
+            settings.get("SIEVE_DB") or IN_MEMORY,
             batch_size=settings.getint("SIEVE_STORE_BATCH"),
             flush_seconds=settings.getfloat("SIEVE_STORE_FLUSH_SECONDS"),
             busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"),
@@ -97,6 +105,10 @@ class Database:
             crawler.signals.connect(database.document_done, signal=signal)
         crawler.signals.connect(database.close, signal=signals.engine_stopped)
         return database
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path == IN_MEMORY
 
     def open(self) -> sqlite_utils.Database:
         if self.db is None:
