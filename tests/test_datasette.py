@@ -1,11 +1,15 @@
 """Datasette, started as docs/database.md says, over a database made by a real
 crawl: the `clean_articles` view is searchable through `articles_fts` (set in
-datasette.yaml) and leaves out near-duplicates.
+datasette.yaml) and leaves out near-duplicates; the `browse` and `article`
+canned queries of datasette.yaml are the readable article list (searched by
+rank) and article page, and the table pages count articles by source and
+language.
 
 Datasette runs in its own process and is never imported here."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
@@ -14,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,13 +83,12 @@ def get(socket_path: Path, path: str, timeout: float = 10) -> tuple[int, bytes]:
         connection.close()
 
 
-@pytest.fixture(scope="module")
-def datasette(crawled_db, tmp_path_factory, socket_dir) -> Path:
-    """The Unix socket of ``datasette serve`` run from the repository root
-    with its ``datasette.yaml``, as docs/database.md shows: a socket of its
-    own, which no other test run can take or answer on."""
-    socket_path, log = socket_dir / "datasette.sock", tmp_path_factory.mktemp("datasette-serve") / "datasette.log"
-    command = [sys.executable, "-m", "datasette", "serve", str(crawled_db), "--metadata", "datasette.yaml", "--uds", str(socket_path)]
+@contextlib.contextmanager
+def serve(db: Path, socket_path: Path, log: Path) -> Iterator[Path]:
+    """The Unix socket of ``datasette serve`` run on ``db`` from the
+    repository root with its ``datasette.yaml``, as docs/database.md shows: a
+    socket of its own, which no other test run can take or answer on."""
+    command = [sys.executable, "-m", "datasette", "serve", str(db), "--metadata", "datasette.yaml", "--uds", str(socket_path)]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -108,6 +112,14 @@ def datasette(crawled_db, tmp_path_factory, socket_dir) -> Path:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def datasette(crawled_db, tmp_path_factory, socket_dir) -> Iterator[Path]:
+    """Datasette serving the crawl of ``crawled_db``."""
+    log = tmp_path_factory.mktemp("datasette-serve") / "datasette.log"
+    with serve(crawled_db, socket_dir / "datasette.sock", log) as socket_path:
+        yield socket_path
 
 
 def get_rows(socket_path: Path, table: str, **params: str) -> list[dict]:
@@ -154,3 +166,148 @@ def test_search_for_a_word_in_no_article_returns_no_rows(datasette):
 def test_clean_articles_are_listed_newest_first(datasette, crawled_db):
     expected = [r["id"] for r in read_rows(crawled_db, "SELECT id FROM clean_articles ORDER BY id DESC")]
     assert ids(get_rows(datasette, "clean_articles")) == expected
+
+
+#: The article list and the article page: canned queries of datasette.yaml.
+ARTICLE_LIST, ARTICLE_PAGE = "browse", "article"
+#: The columns of the article list, in their order.
+LIST_COLUMNS = ["id", "title", "source", "published", "language", "snippet", "article"]
+#: How many characters of an article's text the list shows, "…" left out.
+SNIPPET_CHARS = 120
+
+
+def is_link(value: str) -> bool:
+    """Whether Datasette shows ``value`` as a link (it does so for a whole
+    http(s) URL only) to one of its pages, on the host that this module's
+    requests name (``localhost``)."""
+    return value.startswith("http://localhost/sieve/") and not any(c.isspace() for c in value)
+
+
+def get_json(socket_path: Path, link: str) -> list[dict]:
+    """The rows of the page a link of Datasette's leads to, as JSON."""
+    parts = urllib.parse.urlsplit(link)
+    query = urllib.parse.urlencode([*urllib.parse.parse_qsl(parts.query), ("_shape", "array")])
+    status, body = get(socket_path, f"{parts.path}.json?{query}")
+    assert status == 200, body[:500]
+    return json.loads(body)
+
+
+def article_fields(socket_path: Path, link: str) -> dict[str, str]:
+    """An article page (the ``article`` query) as field -> value."""
+    return {row["field"]: row["value"] for row in get_json(socket_path, link)}
+
+
+#: Words in the two articles of ``ranked_db`` and in no other.
+OCELOT, TAPIR = "ocelot", "tapir"
+
+
+@pytest.fixture(scope="module")
+def ranked_db(tmp_path_factory) -> Path:
+    """Two articles, each in a source of its own: ``ocelots`` names an ocelot
+    three times and a tapir once, ``tapirs`` the other way round. Whichever
+    ids they get, a search for one word and a search for the other rank
+    them in opposite orders; an order by id is the same for both.
+    ``ocelots`` ends with a repeat of its third paragraph, which cleaning
+    removes (reason ``repeat``)."""
+    folder = tmp_path_factory.mktemp("datasette-ranked")
+    for seed, (name, many, once) in enumerate([("ocelots", OCELOT, TAPIR), ("tapirs", TAPIR, OCELOT)]):
+        [path] = write_articles(folder / "in" / name, 1, seed=40 + seed)
+        title, *paragraphs = path.read_text().strip().split("\n\n")
+        paragraphs[0] = f"The {many} came first. " + paragraphs[0]
+        paragraphs[1] = f"A {many} and a {once} shared a field. " + paragraphs[1]
+        paragraphs[3] = f"That {many} stayed. " + paragraphs[3]
+        if name == "ocelots":
+            paragraphs.append(paragraphs[2])
+        path.write_text("\n\n".join([title, *paragraphs]) + "\n")
+    db = folder / "sieve.db"
+    result = scrapy_crawl("files", db=db, args={"path": str(folder / "in")})
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+@pytest.fixture(scope="module")
+def ranked_datasette(ranked_db, tmp_path_factory, socket_dir) -> Iterator[Path]:
+    """Datasette serving ``ranked_db``."""
+    log = tmp_path_factory.mktemp("datasette-ranked-serve") / "datasette.log"
+    with serve(ranked_db, socket_dir / "ranked.sock", log) as socket_path:
+        yield socket_path
+
+
+def source_ids(db: Path) -> dict[str, int]:
+    return {r["source"]: r["id"] for r in read_rows(db, "SELECT source, id FROM clean_articles")}
+
+
+def test_article_list_shows_a_snippet_not_the_full_text(datasette, crawled_db):
+    rows = get_rows(datasette, ARTICLE_LIST)
+    texts = {r["id"]: r["text"] for r in read_rows(crawled_db, "SELECT id, text FROM clean_articles")}
+    assert rows and all(list(row) == LIST_COLUMNS for row in rows)
+    for row in rows:
+        text = texts[row["id"]]
+        assert len(row["snippet"].removesuffix("…")) <= SNIPPET_CHARS < len(text)
+        # On one line: paragraph breaks become spaces.
+        assert text.replace("\n\n", "\n").replace("\n", " ").startswith(row["snippet"].removesuffix("…"))
+
+
+def test_article_list_holds_the_clean_articles_newest_first(datasette, crawled_db):
+    expected = [r["id"] for r in read_rows(crawled_db, "SELECT id FROM clean_articles ORDER BY id DESC")]
+    assert ids(get_rows(datasette, ARTICLE_LIST)) == expected
+
+
+def test_search_results_are_ordered_by_rank(ranked_datasette, ranked_db):
+    by_source = source_ids(ranked_db)
+    ocelots, tapirs = by_source["ocelots"], by_source["tapirs"]
+    assert ids(get_rows(ranked_datasette, ARTICLE_LIST, search=OCELOT)) == [ocelots, tapirs]
+    assert ids(get_rows(ranked_datasette, ARTICLE_LIST, search=TAPIR)) == [tapirs, ocelots]
+
+
+def test_search_snippet_shows_the_passage_that_matched(datasette, zeppelin_ids):
+    original, _ = zeppelin_ids
+    [row] = get_rows(datasette, ARTICLE_LIST, search=UNIQUE)
+    assert row["id"] == original
+    assert UNIQUE in row["snippet"]
+    # The first lines of the article, which the list shows unsearched, do not name it.
+    [unsearched] = [r for r in get_rows(datasette, ARTICLE_LIST) if r["id"] == original]
+    assert UNIQUE not in unsearched["snippet"]
+
+
+def test_article_list_narrows_to_a_source(ranked_datasette, ranked_db):
+    assert ids(get_rows(ranked_datasette, ARTICLE_LIST, source="tapirs")) == [source_ids(ranked_db)["tapirs"]]
+
+
+def test_facets_on_source_and_language(datasette, crawled_db):
+    status, body = get(datasette, "/sieve/clean_articles.json")
+    assert status == 200, body[:500]
+    facets = json.loads(body)["facet_results"]
+    for column in ("source", "language"):
+        counts = {r["value"]: r["count"] for r in facets[column]["results"]}
+        expected = read_rows(crawled_db, f"SELECT {column} AS value, count(*) AS n FROM clean_articles GROUP BY 1")
+        assert counts == {r["value"]: r["n"] for r in expected}
+
+
+def test_each_article_links_to_its_full_text(datasette, crawled_db):
+    for row in get_rows(datasette, ARTICLE_LIST):
+        [stored] = read_rows(crawled_db, "SELECT title, text FROM articles WHERE id = ?", (row["id"],))
+        assert is_link(row["article"]), row["article"]
+        fields = article_fields(datasette, row["article"])
+        assert (fields["title"], fields["text"]) == (stored["title"], stored["text"])
+
+
+def test_each_article_links_to_its_removed_audit(ranked_datasette, ranked_db):
+    datasette, audited = ranked_datasette, 0
+    for row in get_rows(datasette, ARTICLE_LIST):
+        stored = read_rows(ranked_db, "SELECT id, text, reason FROM removed WHERE article_id = ? ORDER BY position", (row["id"],))
+        fields = article_fields(datasette, row["article"])
+        [(label, link)] = [(f, v) for f, v in fields.items() if f.startswith("removed paragraphs")]
+        assert label == f"removed paragraphs ({len(stored)})"
+        assert is_link(link), link
+        shown = get_json(datasette, link)
+        assert [(r["id"], r["text"], r["reason"]) for r in shown] == [tuple(r) for r in stored]
+        audited += bool(stored)
+    assert audited, "no article of the crawl had a paragraph removed: nothing was checked"
+
+
+@pytest.mark.parametrize("page", ["/", "/sieve"])
+def test_front_and_database_pages_lead_to_the_article_list(datasette, page):
+    status, body = get(datasette, page)
+    assert status == 200
+    assert f'href="/sieve/{ARTICLE_LIST}"' in body.decode()

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from scrapy.utils.conf import feed_complete_default_values_from_settings
+from scrapy.utils.misc import load_object
 
 from crawler.commands import open_existing_database
 from crawler.storage import reads
@@ -21,12 +21,14 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
 
+    from scrapy.exporters import BaseItemExporter
+    from scrapy.settings import BaseSettings
+
 #: SQLite integers are signed 64-bit.
 MAX_RUN_ID = 2**63 - 1
-FORMATS = ("jsonl", "csv")
-
-#: Fields that hold a list, written as JSON in a CSV cell.
-LIST_FIELDS = ("paragraphs", "authors", "tags", "urls")
+#: Scrapy's feed formats (FEED_EXPORTERS), and the -o extensions that choose them.
+FORMATS = ("jsonl", "json", "csv", "xml")
+EXTENSIONS = {".jsonl": "jsonl", ".jl": "jsonl", ".json": "json", ".csv": "csv", ".xml": "xml"}
 
 
 def since_time(value: str) -> str:
@@ -71,39 +73,72 @@ def is_change_number(text: str) -> bool:
 def write_cursor(path: str, value: int) -> None:
     """Replace the cursor file at once: a reader killed midway keeps the old mark."""
     with atomic_file(path, "--cursor-file") as stream:
-        stream.write(f"{value}\n")
+        stream.write(f"{value}\n".encode())
+
+
+def is_stdout(path: str | None) -> bool:
+    """Whether ``-o`` means standard output: not given, or ``-``."""
+    return not path or path == "-"
 
 
 def output_format(opts: argparse.Namespace) -> str:
-    """--format, else the -o file's extension, else JSON lines."""
+    """--format, else the -o file's extension, else (standard output) JSON
+    lines; an extension that names no format is one line (exit 2)."""
     if opts.format:
         return opts.format
-    suffix = Path(opts.output or "").suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "jsonl"
+    if is_stdout(opts.output):
+        return "jsonl"
+    suffix = Path(opts.output).suffix.lower()
+    if suffix not in EXTENSIONS:
+        check_target(opts.output, "-o")  # a folder, or a missing one, is the error to report
+        # Guessing would write a file that its own name misdescribes.
+        given = f"the extension {suffix}" if suffix else "a name without an extension"
+        raise UsageError(
+            f"-o {opts.output}: cannot tell the format from {given}; end the name in "
+            f"{', '.join(EXTENSIONS)}, or give --format {'|'.join(FORMATS)}",
+            print_help=False,
+        )
+    return EXTENSIONS[suffix]
+
+
+def exporter(settings: BaseSettings, fmt: str, stream: BinaryIO) -> BaseItemExporter:
+    """The exporter ``scrapy crawl -o`` uses for ``fmt`` (FEED_EXPORTERS),
+    with the options it gives it, so both write the same shape."""
+    feed = feed_complete_default_values_from_settings({}, settings)
+    exporter_class = load_object(settings.getwithbase("FEED_EXPORTERS")[fmt])
+    # FEED_EXPORT_FIELDS is left out: an export has the record's fields.
+    return exporter_class(stream, encoding=feed["encoding"], indent=feed["indent"])
 
 
 @contextmanager
-def output(path: str | None) -> Iterator[TextIO]:
+def output(path: str | None) -> Iterator[BinaryIO]:
     """Standard output, or (``-o``) a file as :func:`atomic_file` writes it."""
-    if not path or path == "-":
-        yield sys.stdout
+    if is_stdout(path):
+        yield sys.stdout.buffer
         return
     with atomic_file(path, "-o") as stream:
         yield stream
 
 
-@contextmanager
-def atomic_file(path: str, option: str) -> Iterator[TextIO]:
-    """A file that appears only once it is complete; one that cannot be
-    written is one line naming ``option`` (exit 2) and leaves nothing."""
+def check_target(path: str, option: str) -> Path:
+    """``path`` as a file that can be made: not a folder, in one that exists;
+    else one line naming ``option`` (exit 2)."""
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{option} {path}: is a folder", print_help=False)
     if not target.parent.is_dir():
         raise UsageError(f"{option} {path}: no such folder: {target.parent}", print_help=False)
+    return target
+
+
+@contextmanager
+def atomic_file(path: str, option: str) -> Iterator[BinaryIO]:
+    """A file that appears only once it is complete; one that cannot be
+    written is one line naming ``option`` (exit 2) and leaves nothing."""
+    target = check_target(path, option)
     partial = target.with_name(f"{target.name}.partial")
     try:
-        with partial.open("w", encoding="utf-8", newline="") as stream:
+        with partial.open("wb") as stream:
             yield stream
         os.replace(partial, target)
     except OSError as exc:
@@ -121,7 +156,10 @@ class Command(ScrapyCommand):
     default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "[-o FILE] [--since ISO_TIME | --since-run RUN_ID] [--format jsonl|csv] [--include-duplicates]"
+        return (
+            f"[-o FILE] [--format {'|'.join(FORMATS)}] [--since ISO_TIME | --since-run RUN_ID] "
+            "[--after N | --cursor-file FILE] [--include-duplicates]"
+        )
 
     def short_desc(self) -> str:
         return "Write the clean articles of the Sieve database (SIEVE_DB), in id order"
@@ -139,7 +177,9 @@ class Command(ScrapyCommand):
             metavar="FILE",
             help="--after the number FILE holds (0 if there is no FILE), then the last one written back to FILE",
         )
-        parser.add_argument("--format", choices=FORMATS, help="default: from the -o file's extension, else jsonl")
+        parser.add_argument(
+            "--format", choices=FORMATS, help="default: from the -o file's extension (.jsonl, .jl, .json, .csv, .xml), else jsonl"
+        )
         parser.add_argument("--include-duplicates", action="store_true", help="also near-duplicates (see duplicate_of)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -186,20 +226,30 @@ class Command(ScrapyCommand):
         order = "change_seq" if after is not None else "id"
         records = reads.article_records(db, " AND ".join(conditions), params, order)
         written, last = 0, after
-        with output(opts.output) as stream:
-            writer = csv.DictWriter(stream, reads.RECORD_FIELDS) if fmt == "csv" else None
-            if writer:
-                writer.writeheader()
-            for record in records:
-                if writer:
-                    writer.writerow({**record, **{f: json.dumps(record[f], ensure_ascii=False) for f in LIST_FIELDS}})
-                else:
-                    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-                written += 1
-                last = record["change_seq"]
-        db.close()
+        try:
+            with output(opts.output) as stream:
+                feed = exporter(self.settings, fmt, stream)
+                feed.start_exporting()
+                for record in records:
+                    feed.export_item(record)
+                    written += 1
+                    last = record["change_seq"]
+                if fmt == "csv" and not written:
+                    # Scrapy's CSV exporter writes its header with the first
+                    # row; a header alone still tells a reader the columns.
+                    stream.write((",".join(reads.RECORD_FIELDS) + "\r\n").encode())
+                feed.finish_exporting()
+                stream.flush()  # the records are out before the mark moves past them
+        except BrokenPipeError:
+            # The reader stopped reading (`| head`): a quiet end, exit 0. Some
+            # records may have died in the pipe, so the cursor stays where it
+            # was. Python would flush standard output again at exit and fail
+            # there: point it at devnull (Python docs, signal, "Note on SIGPIPE").
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+        finally:
+            db.close()
         if opts.cursor_file and written:
-            sys.stdout.flush()  # the records are out before the mark moves past them
             write_cursor(opts.cursor_file, last)
         if not written and (opts.since or opts.since_run):
             print("scrapy export: no article matches (nothing changed since then)", file=sys.stderr)
