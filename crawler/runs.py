@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pprint
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,8 @@ class RunRecord:
         record = cls(crawler)
         crawler.signals.connect(record.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(record.spider_closed, signal=signals.spider_closed)
+        # After Scrapy's own last lines: the summary is the run's last line.
+        crawler.signals.connect(record.log_summary, signal=signals.engine_stopped)
         crawler.signals.connect(record.item_error, signal=signals.item_error)
         return record
 
@@ -128,7 +131,6 @@ class RunRecord:
         self.status = run_status(stats, reason)
         if self.database is not None:
             self.error = self.database.failure
-        self._log_summary(stats)
         if self.database is None or self.run_id is None:
             return
         try:
@@ -140,7 +142,12 @@ class RunRecord:
             self.status = "failed"
             self.error = self.error or self.database.failure
 
-    def _log_summary(self, stats: dict[str, Any]) -> None:
+    def log_summary(self) -> None:
+        if self.status is None:
+            return  # the spider never opened
+        stats = self.stats.get_stats()
+        # Scrapy's own dump of them (STATS_DUMP) is off: they are in runs.stats.
+        logger.debug("Scrapy stats:\n%s", pprint.pformat(stats))
         if "sieve/stream/sent" in stats:
             logger.info("Sieve cluster crawler %s: %d documents sent to the writer", self.status, stats["sieve/stream/sent"])
             return

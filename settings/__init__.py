@@ -63,6 +63,11 @@ DOWNLOADER_MIDDLEWARES_BASE = {
 CONCURRENT_ITEMS = 8
 
 LOG_LEVEL = "INFO"
+# A scheduled run's log: what Sieve did, with the summary last. Scrapy's
+# stats are in the runs table (runs.stats), and logged at DEBUG; so are the
+# versions of the libraries and the lists of components (crawler.commands.crawl).
+STATS_DUMP = False
+LOG_VERSIONS: list[str] = []
 FEED_EXPORT_ENCODING = "utf-8"
 # -o writes one record per stored article (crawler.items.ArticleRecord).
 FEED_EXPORTERS = {"csv": "crawler.exports.CsvExporter"}

@@ -9,7 +9,9 @@ Same as Scrapy's own command, except that:
   read, before Scrapy builds the crawl, so that its imports run meanwhile,
   on another CPU;
 - a run that the run record (:mod:`crawler.runs`) does not call a success
-  exits with status 1, so that cron mails about it.
+  exits with status 1, so that cron mails about it;
+- below ``LOG_LEVEL=DEBUG``, Scrapy's lists of the components it enabled
+  and of the settings overridden are left out of the log.
 """
 
 from __future__ import annotations
@@ -35,6 +37,31 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Scrapy's start-up lists, by logger: some fifty lines of every scheduled
+#: run's log that say how Scrapy was built, not what the run did.
+STARTUP_LISTS = {
+    "scrapy.addons": "Enabled addons:",
+    "scrapy.middleware": "Enabled %(componentname)ss:",
+    "scrapy.crawler": "Overridden settings:",
+}
+
+
+class StartupListFilter(logging.Filter):
+    def __init__(self, message_start: str):
+        super().__init__()
+        self.message_start = message_start
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.message_start)
+
+
+def leave_out_startup_lists(log_level: str | int) -> None:
+    level = log_level if isinstance(log_level, int) else logging.getLevelName(str(log_level).upper())
+    if isinstance(level, int) and level <= logging.DEBUG:
+        return
+    for name, message_start in STARTUP_LISTS.items():
+        logging.getLogger(name).addFilter(StartupListFilter(message_start))
+
 
 class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -45,6 +72,7 @@ class Command(ScrapyCrawlCommand):
         except SieveError as exc:
             print(f"{' '.join(['scrapy crawl', *args[:1]])}: {exc}", file=sys.stderr)
             raise SystemExit(exc.exit_status) from None
+        leave_out_startup_lists(self.settings.get("LOG_LEVEL"))
         if len(args) == 1:
             self._start_item_processor_early()
 

@@ -142,7 +142,11 @@ def migrate(db: sqlite_utils.Database) -> None:
                 f"the database is at schema version {version}, newer than this "
                 f"Sieve ({len(MIGRATIONS)}); upgrade Sieve to use it"
             )
+        if version == 0:
+            logger.info("Creating the database tables (schema version %d)", len(MIGRATIONS))
         for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            logger.info("Migrating the database to schema version %d: %s", number, migration.__doc__)
+            # A new database takes every step: one line above says so.
+            log = logger.debug if version == 0 else logger.info
+            log("Migrating the database to schema version %d: %s", number, migration.__doc__)
             migration(db)
             db.execute(f"PRAGMA user_version = {number}")
