@@ -81,7 +81,7 @@ def read_records(stream: BinaryIO, max_bytes: int) -> Iterator[ArchivedResponse 
         kind = str(record.record_type)
         url = record.headers.get("WARC-Target-URI")
         if kind != "response" or not url:
-            yield OtherRecord(kind if url else "response-without-uri", url)
+            yield OtherRecord("response-without-uri" if kind == "response" else kind, url)
             continue
         declared = record.content_length
         if declared > max_bytes + 64 * 1024:  # room for the HTTP headers

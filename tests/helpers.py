@@ -3,6 +3,7 @@ or a command as a user would, how to read what it stored, test data."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -22,6 +23,11 @@ def read_rows(db_path: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def last_run_stats(db_path: Path) -> dict:
+    """The stats the last run of ``db_path`` kept (``runs.stats``)."""
+    return json.loads(read_rows(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1")[0][0])
 
 
 def scrapy_crawl(

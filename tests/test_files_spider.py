@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, REPO, read_rows, scrapy_crawl
+from tests.helpers import FIXTURES, REPO, last_run_stats, read_rows, scrapy_crawl
 
 ARTICLE = """Council passes the budget after a long night
 
@@ -150,10 +150,9 @@ def test_html_source_is_the_parent_folder_when_no_canonical_url(mixed_run):
 
 
 def test_stats_at_close_carry_sieve_counters(mixed_run):
-    _, _, result = mixed_run
-    assert f"'sieve/articles_stored': {len(GOOD)}" in result.stderr
-    assert "'sieve/skipped/binary': 2" in result.stderr
-    assert "'sieve/skipped/too-large': 2" in result.stderr
+    _, db, _ = mixed_run
+    stats = last_run_stats(db)
+    assert (stats["sieve/articles_stored"], stats["sieve/skipped/binary"], stats["sieve/skipped/too-large"]) == (len(GOOD), 2, 2)
 
 
 def test_run_row_records_spider_arguments_and_status(mixed_run):

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -313,6 +314,22 @@ def test_runs_lists_each_run_with_its_counters(two_runs):
     assert (first[0], first[5]) == ("1", "2")
 
 
+def test_runs_shows_a_count_of_zero_as_0(two_runs):
+    db, _ = two_runs
+    first = scrapy_command("runs", db=db).stdout.splitlines()[3].split()
+    # stored, unchanged, duplicates, skipped: none blank
+    assert first[0] == "1" and first[5:9] == ["2", "0", "0", "0"]
+
+
+def test_stats_gives_each_sources_latest_publication_day(tmp_path):
+    db = tmp_path / "sieve.db"
+    assert scrapy_crawl("files", db=db, args={"path": str(REPO / "examples" / "articles")}).returncode == 0
+    lines = scrapy_command("stats", db=db).stdout.split("\nsources\n", 1)[1].splitlines()[2:]
+    latest = {line.split()[0]: line.split()[3:] for line in lines}
+    # The riverton example declares a time of day; the others a day.
+    assert latest["riverton-gazette.example"] == ["2024-03-12"] and latest["cuisine-terroir.example"] == ["2024-02-04"]
+
+
 def test_stats_summarises_the_database(two_runs):
     db, _ = two_runs
     result = scrapy_command("stats", db=db)
@@ -326,3 +343,14 @@ def test_reader_commands_refuse_a_missing_database(tmp_path):
     result = scrapy_command("export", db=tmp_path / "none.db")
     assert result.returncode == 2 and "no database at" in result.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_relative_sieve_db_is_from_the_project_root_whatever_the_working_folder(tmp_path):
+    relative = os.path.relpath(tmp_path / "sieve.db", REPO)
+    command = crawl_command("files", Path(relative), {"path": str(REPO / "examples" / "articles")})
+    result = subprocess.run(command, cwd=REPO / "docs", capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert count(tmp_path / "sieve.db", "SELECT count(*) FROM articles") == 5
+    assert f"writing to {tmp_path / 'sieve.db'}" in result.stderr
+    stats = subprocess.run([sys.executable, "-m", "scrapy", "stats", "-s", f"SIEVE_DB={relative}"], cwd=REPO / "docs", capture_output=True, text=True, timeout=60)
+    assert stats.stdout.startswith(f"database          {tmp_path / 'sieve.db'} ")

@@ -264,3 +264,10 @@ def test_spider_without_its_arguments_is_a_one_line_error(spider, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"scrapy crawl {spider}: ")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("depth", ["-1", "two"])
+def test_depth_that_is_not_zero_or_more_is_a_one_line_error(depth, tmp_path):
+    result = scrapy_crawl("site", db=tmp_path / "sieve.db", args={"url": "https://news.example.org/", "depth": depth})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"scrapy crawl site: depth must be a whole number, 0 or more, not {depth!r}"

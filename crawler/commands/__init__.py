@@ -6,7 +6,6 @@ to write nothing to the database."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import UsageError
@@ -49,17 +48,18 @@ class StoreNothing:
 def open_existing_database(settings: BaseSettings) -> sqlite_utils.Database:
     """The database named by SIEVE_DB, which must exist and be a Sieve
     database at the current schema: a reader never creates or migrates one."""
-    # Imported here: Scrapy imports every command's module at every start,
-    # and sqlite_utils (with numpy) is a noticeable part of a start.
-    from crawler.storage import connection
+    from crawler import read
 
-    path = settings.get("SIEVE_DB")
-    if not Path(path).exists():
-        raise UsageError(f"no database at {path} (set SIEVE_DB, e.g. -s SIEVE_DB=/path/to/sieve.db)", print_help=False)
     try:
-        return connection.connect(path, busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"), writer=False)
-    except connection.DatabaseError as exc:
-        raise UsageError(str(exc), print_help=False) from None
+        return read.open_database(settings.get("SIEVE_DB"), busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"))
+    except read.ReadError as exc:
+        raise UsageError(database_error(exc), print_help=False) from None
+
+
+def database_error(error: ValueError) -> str:
+    """A database a reader cannot open, said for a command's user."""
+    text = str(error)
+    return f"{text} (set SIEVE_DB, e.g. -s SIEVE_DB=/path/to/sieve.db)" if text.startswith("no database at") else text
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

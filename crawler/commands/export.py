@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager, suppress
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
@@ -14,7 +13,8 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.conf import feed_complete_default_values_from_settings
 from scrapy.utils.misc import load_object
 
-from crawler.commands import open_existing_database
+from crawler import read
+from crawler.commands import database_error
 from crawler.storage import reads
 
 if TYPE_CHECKING:
@@ -24,56 +24,50 @@ if TYPE_CHECKING:
     from scrapy.exporters import BaseItemExporter
     from scrapy.settings import BaseSettings
 
-#: SQLite integers are signed 64-bit.
-MAX_RUN_ID = 2**63 - 1
 #: Scrapy's feed formats (FEED_EXPORTERS), and the -o extensions that choose them.
 FORMATS = ("jsonl", "json", "csv", "xml")
 EXTENSIONS = {".jsonl": "jsonl", ".jl": "jsonl", ".json": "json", ".csv": "csv", ".xml": "xml"}
 
 
 def since_time(value: str) -> str:
-    """``--since``: an ISO 8601 date or time, as the UTC string ``changed_at`` holds."""
+    """``--since``: an ISO 8601 date or time."""
     # A bare number was once a run id: say where run ids go now.
     if value.strip().isdigit():
         raise UsageError(f"--since takes a date or time (2024-03-01, 2024-03-01T06:00:00Z); for run {value} use --since-run {value}", print_help=False)
     try:
-        moment = datetime.fromisoformat(value)
-    except (ValueError, OverflowError):
+        return read.utc_time(value)
+    except (read.ReadError, OverflowError):
         raise UsageError(f"--since takes an ISO 8601 date or time, not {value!r}", print_help=False) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def since_run(value: str) -> int:
     """``--since-run``: a run id; ascii digits only ("²" is a digit to isdigit)."""
-    if not (value.isascii() and value.isdigit()) or int(value) > MAX_RUN_ID:
+    if not read.is_change_number(value):
         raise UsageError(f"--since-run takes a run id (see scrapy runs), not {value!r}", print_help=False)
     return int(value)
 
 
-def read_cursor(path: str) -> int:
-    """The high-water mark a cursor file holds; 0 when there is none yet."""
-    try:
-        text = Path(path).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return 0
-    except OSError as exc:
-        raise UsageError(f"--cursor-file {path}: cannot read it: {exc.strerror or exc}", print_help=False) from None
-    if not is_change_number(text):
-        raise UsageError(f"--cursor-file {path}: holds {text[:40]!r}, not a change number", print_help=False)
-    return int(text)
-
-
-def is_change_number(text: str) -> bool:
-    """Ascii digits of a number SQLite can hold (``change_seq``)."""
-    return text.isascii() and text.isdigit() and int(text) <= MAX_RUN_ID
+def after_mark(opts: argparse.Namespace) -> int | None:
+    """Where ``--after`` or ``--cursor-file`` starts; None for neither."""
+    if opts.after is not None and opts.cursor_file:
+        raise UsageError("give --after or --cursor-file, not both", print_help=False)
+    if opts.after is not None:
+        if not read.is_change_number(opts.after):
+            raise UsageError(f"--after takes a change number, not {opts.after!r}", print_help=False)
+        return int(opts.after)
+    if opts.cursor_file:
+        try:
+            return read.read_cursor(opts.cursor_file)
+        except read.ReadError as exc:
+            raise UsageError(f"--cursor-file {exc}", print_help=False) from None
+    return None
 
 
 def write_cursor(path: str, value: int) -> None:
-    """Replace the cursor file at once: a reader killed midway keeps the old mark."""
-    with atomic_file(path, "--cursor-file") as stream:
-        stream.write(f"{value}\n".encode())
+    try:
+        read.write_cursor(path, value)
+    except OSError as exc:
+        raise UsageError(f"--cursor-file {path}: cannot write it: {exc.strerror or exc}", print_help=False) from None
 
 
 def is_stdout(path: str | None) -> bool:
@@ -184,47 +178,28 @@ class Command(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
-        conditions, params = [], []
-        after = None
-        if opts.after is not None and opts.cursor_file:
-            raise UsageError("give --after or --cursor-file, not both", print_help=False)
-        if opts.after is not None:
-            if not is_change_number(opts.after):
-                raise UsageError(f"--after takes a change number, not {opts.after!r}", print_help=False)
-            after = int(opts.after)
-        elif opts.cursor_file:
-            after = read_cursor(opts.cursor_file)
-        if after is not None:
-            # A change can be an article becoming a near-duplicate: a reader
-            # following changes sees it (duplicate_of set) and drops it.
-            conditions.append("change_seq > ?")
-            params.append(after)
-        elif not opts.include_duplicates:
-            conditions.append("duplicate_of IS NULL")
-        if opts.since:
-            conditions.append("changed_at >= ?")
-            params.append(since_time(opts.since))
-        if opts.since_run:
-            conditions.append("run_id >= ?")
-            params.append(since_run(opts.since_run))
+        after = after_mark(opts)
+        since = since_time(opts.since) if opts.since else None
+        first_run = since_run(opts.since_run) if opts.since_run else None
         fmt = output_format(opts)
-        db = open_existing_database(self.settings)
-        if after:
-            last_change = reads.last_change(db)
-            if after > last_change:
-                given = f"--cursor-file {opts.cursor_file} holds" if opts.cursor_file else "--after is"
-                raise UsageError(
-                    f"{given} {after}, beyond the last change of this database ({last_change}): it is not the "
-                    "database that number came from (replaced, or restored from a backup); to read it all again, "
-                    "remove the cursor file or give --after 0",
-                    print_help=False,
-                )
-        if opts.since_run:
-            last_run = reads.last_run(db)
-            if int(opts.since_run) > last_run:
-                raise UsageError(f"--since-run {opts.since_run}: there is no such run (the last is {last_run})", print_help=False)
-        order = "change_seq" if after is not None else "id"
-        records = reads.article_records(db, " AND ".join(conditions), params, order)
+        db_path = self.settings.get("SIEVE_DB")
+        try:
+            if after is not None:
+                records = read.changes(db_path, after)
+            else:
+                records = read.articles(db_path, since=since, since_run=first_run, include_duplicates=opts.include_duplicates)
+        except read.MarkBeyondLastChange as exc:
+            given = f"--cursor-file {opts.cursor_file} holds" if opts.cursor_file else "--after is"
+            raise UsageError(
+                f"{given} {exc.mark}, beyond the last change of this database ({exc.last}): it is not the "
+                "database that number came from (replaced, or restored from a backup); to read it all again, "
+                "remove the cursor file or give --after 0",
+                print_help=False,
+            ) from None
+        except read.NoSuchRun as exc:
+            raise UsageError(f"--since-run {exc.run}: there is no such run (the last is {exc.last})", print_help=False) from None
+        except read.ReadError as exc:
+            raise UsageError(database_error(exc), print_help=False) from None
         written, last = 0, after
         try:
             with output(opts.output) as stream:
@@ -248,7 +223,7 @@ class Command(ScrapyCommand):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
         finally:
-            db.close()
+            records.close()
         if opts.cursor_file and written:
             write_cursor(opts.cursor_file, last)
         if not written and (opts.since or opts.since_run):

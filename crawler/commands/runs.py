@@ -46,7 +46,8 @@ class Command(ScrapyCommand):
             "SELECT id, spider, args, started_at, finished_at, status, stats FROM runs ORDER BY id DESC LIMIT ?",
             [opts.limit],
         ):
-            counters = json.loads(stats) if stats else {}
+            # A run still going (or killed) has no counters: blank, not 0.
+            counters = json.loads(stats) if stats else None
             rows.append(
                 [
                     run_id,
@@ -54,11 +55,17 @@ class Command(ScrapyCommand):
                     status,
                     started,
                     _seconds(started, finished),
-                    counters.get("sieve/articles_stored", ""),
-                    sum_counters(counters, "sieve/unchanged/") if stats else "",
-                    counters.get("sieve/dedup/near_duplicates", "") if stats else "",
-                    sum_counters(counters, "sieve/skipped/") if stats else "",
-                    sum_counters(counters, "sieve/paragraphs_removed/") if stats else "",
+                    *(
+                        ("",) * 5
+                        if counters is None
+                        else (
+                            counters.get("sieve/articles_stored", 0),
+                            sum_counters(counters, "sieve/unchanged/"),
+                            counters.get("sieve/dedup/near_duplicates", 0),
+                            sum_counters(counters, "sieve/skipped/"),
+                            sum_counters(counters, "sieve/paragraphs_removed/"),
+                        )
+                    ),
                     " ".join(f"{k}={v}" for k, v in json.loads(run_args or "{}").items() if v is not None),
                 ]
             )

@@ -28,13 +28,15 @@ class Command(ScrapyCommand):
         parser.add_argument("--sources", type=int, default=10, metavar="N", help="how many sources to list (default 10)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        from crawler.storage.connection import database_path  # see crawler.commands
+
         assert self.settings is not None
         db = open_existing_database(self.settings)
 
         def scalar(sql: str) -> Any:
             return db.execute(sql).fetchone()[0]
 
-        print(f"database          {self.settings.get('SIEVE_DB')} (schema version {scalar('PRAGMA user_version')})")
+        print(f"database          {database_path(self.settings.get('SIEVE_DB'))} (schema version {scalar('PRAGMA user_version')})")
         print(f"articles          {scalar('SELECT count(*) FROM articles')}")
         print(f"  clean           {scalar('SELECT count(*) FROM clean_articles')}")
         print(f"  near-duplicates {scalar('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')}")
@@ -46,8 +48,9 @@ class Command(ScrapyCommand):
             ("documents skipped", ["reason", "documents"], "SELECT reason, count(*) FROM skipped GROUP BY reason ORDER BY 2 DESC"),
             (
                 "sources",
-                ["source", "articles", "duplicates", "latest"],
-                "SELECT source, count(*), count(duplicate_of), max(published) FROM articles "
+                ["source", "articles", "duplicates", "latest published"],
+                # The day alone: published is a UTC time or, when a page gives no time, a day.
+                "SELECT source, count(*), count(duplicate_of), max(substr(published, 1, 10)) FROM articles "
                 f"GROUP BY source ORDER BY 2 DESC LIMIT {int(opts.sources)}",
             ),
         ]

@@ -59,7 +59,9 @@ class SiteSpider(WebSpider):
         try:
             self.depth = int(depth)
         except ValueError:
-            raise SpiderArgumentError(f"depth must be a whole number, not {depth!r}") from None
+            self.depth = -1
+        if self.depth < 0:
+            raise SpiderArgumentError(f"depth must be a whole number, 0 or more, not {depth!r}")
         try:
             self.allow = [re.compile(p) for p in (allow or "").split()]
         except re.error as exc:

@@ -45,6 +45,19 @@ def stored_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def database_path(setting: str) -> str:
+    """Where ``SIEVE_DB`` names: a relative path is from the project's root
+    (the folder of ``scrapy.cfg``), so that a command run from a subfolder
+    uses the same database, not a new one there."""
+    from scrapy.utils.conf import closest_scrapy_cfg
+
+    path = Path(setting).expanduser()
+    if path.is_absolute():
+        return str(path)
+    config = closest_scrapy_cfg()
+    return os.path.abspath(Path(config).parent / path if config else path)
+
+
 def connect(path: str | Path, busy_timeout: float, *, writer: bool = True) -> sqlite_utils.Database:
     """Open the Sieve database at ``path``. A writer creates it if needed
     and migrates it to the current schema; a reader (``writer=False``)

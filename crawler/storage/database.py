@@ -16,7 +16,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.cluster import is_cluster_crawler
 from crawler.storage import writes
-from crawler.storage.connection import DatabaseError, connect, file_identity, write_transaction
+from crawler.storage.connection import DatabaseError, connect, database_path, file_identity, write_transaction
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -93,7 +93,7 @@ class Database:
         if is_cluster_crawler(settings):
             raise NotConfigured("a cluster crawler sends its documents to the writer")
         database = cls(
-            settings.get("SIEVE_DB") or IN_MEMORY,
+            database_path(settings.get("SIEVE_DB")) if settings.get("SIEVE_DB") else IN_MEMORY,
             batch_size=settings.getint("SIEVE_STORE_BATCH"),
             flush_seconds=settings.getfloat("SIEVE_STORE_FLUSH_SECONDS"),
             busy_timeout=settings.getfloat("SIEVE_DB_BUSY_TIMEOUT"),
