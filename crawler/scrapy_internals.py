@@ -13,6 +13,12 @@ tests/test_scrapy_internals.py that fails when Scrapy changes under it.
   ``nextcall``).
 - :func:`ask_scheduler_now`: the engine asks an idle spider's scheduler
   for requests only at its 5 s heartbeat; a cluster crawler asks sooner.
+- :func:`hurry_queued_downloads`: a crawl stopping (Ctrl-C) waits for the
+  requests the downloader already holds, each still after its
+  AutoThrottle or ``DOWNLOAD_DELAY`` delay: some ten seconds at the
+  defaults. Their slots' delay is set to 0 (and AutoThrottle told not to
+  raise it again, as its ``autothrottle_dont_adjust_delay`` does) and their
+  queues processed at once (``Downloader._process_queue``).
 - :class:`RobotsTxtMiddleware`: requests that arrive while a host's
   robots.txt is being downloaded all await the same Deferred (the
   middleware's private ``_parsers``); since ``robot_parser`` became a
@@ -78,6 +84,25 @@ def ask_scheduler_now(crawler: Crawler) -> None:
     slot = getattr(crawler.engine, "_slot", None)  # None once closed
     if slot is not None:
         slot.nextcall.schedule()
+
+
+def hurry_queued_downloads(crawler: Crawler) -> int:
+    """Fetch the requests waiting in the downloader's slots without their
+    delay; how many there were."""
+    downloader = getattr(crawler.engine, "downloader", None)
+    if downloader is None:
+        return 0
+    waiting = 0
+    for slot in list(downloader.slots.values()):
+        waiting += len(slot.queue)
+        slot.delay = 0
+        for request in slot.active:
+            request.meta["autothrottle_dont_adjust_delay"] = True
+        if slot.latercall is not None:
+            slot.latercall.cancel()
+            slot.latercall = None
+        downloader._process_queue(slot)
+    return waiting
 
 
 class RobotsTxtMiddleware(robotstxt.RobotsTxtMiddleware):

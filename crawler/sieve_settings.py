@@ -130,6 +130,7 @@ SETTINGS = (
         "query parameters (tracking, session ids) left out of every URL fetched and stored",
     ),
     Setting("SIEVE_CONTACT", "", text, "a URL or e-mail address for site owners, sent in the User-Agent"),
+    Setting("SIEVE_POLITE", True, boolean, "off: no delays and no per-site limit, for your own site or a mirror"),
     Setting("SIEVE_WORKERS", None, whole(0, none_allowed=True), "worker processes for the document stages; None: one per CPU"),
     Setting("SIEVE_EXTRACT_TIMEOUT", 60.0, number(0, above=True), "seconds a worker may spend on one page"),
     Setting("SIEVE_FAVOR_PRECISION", False, boolean, "trafilatura's favor_precision"),

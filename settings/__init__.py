@@ -40,6 +40,7 @@ EXTENSIONS = {
     "crawler.progress.Progress": 115,
     "crawler.runs.RunRecord": 120,
     "crawler.frontier_idle.SharedFrontierIdle": 140,
+    "crawler.shutdown.PromptShutdown": 150,
 }
 
 # Components Sieve never uses, left out of Scrapy's defaults rather than set

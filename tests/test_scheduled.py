@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -191,6 +192,22 @@ def test_ctrl_c_while_the_workers_start_stops_the_crawl_without_tracebacks(tmp_p
     assert process.wait(timeout=60) == 1
     assert "Traceback" not in stderr and "Error caught" not in stderr, stderr
     assert [r["status"] for r in read_rows(db_path, "SELECT status FROM runs")] == ["shutdown"]
+
+
+def test_ctrl_c_at_default_politeness_fetches_the_queued_requests_at_once_and_says_so(fresh_site, tmp_path, db_path):
+    # Default politeness: AutoThrottle and the delay hold requests in the downloader.
+    command = crawl_command("site", db_path, {"url": f"{fresh_site.base}/"}, {"SIEVE_CONTACT": "tests@sieve.invalid", "SIEVE_MAX_BYTES": "200000"})
+    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len([p for p in fresh_site.paths_requested() if p != "/robots.txt"]) >= 3)
+    process.send_signal(signal.SIGINT)
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 1
+    [stopping] = re.findall(r"Stopping: waiting for (\d+) downloads \((\d+) of them no longer delayed\)", stderr)[:1]
+    assert int(stopping[1]) > 0, stderr
+    # Nothing the server answered was lost on the way.
+    answered = {p for p in fresh_site.paths_requested() if p != "/robots.txt" and not p.startswith("/old/")}  # /old/: a redirect
+    recorded = read_rows(db_path, "SELECT url FROM articles UNION SELECT url FROM skipped")
+    assert answered <= {r["url"].removeprefix(fresh_site.base) for r in recorded}
 
 
 def test_stopped_run_exits_non_zero_and_is_recorded_as_not_finished(tmp_path, db_path):

@@ -8,6 +8,7 @@ pipeline; tests/test_listings.py: news publication dates)."""
 from __future__ import annotations
 
 import inspect
+from collections import deque
 from importlib.metadata import version
 
 from scrapy.core.engine import ExecutionEngine, _Slot
@@ -49,3 +50,19 @@ def test_guard_scrapys_robots_middleware_still_shares_one_deferred_between_waite
 def test_guard_scrapys_sitemap_still_leaves_the_news_publication_date_out():
     assert all("publication_date" not in entry for entry in Sitemap(NEWS_URLSET))
     assert [entry.get("publication_date") for entry in NewsSitemap(NEWS_URLSET)] == ["2024-03-05T08:30:00-05:00", None, None]
+
+
+def test_guard_downloader_slots_hold_their_queue_delay_and_later_call():
+    from scrapy.core.downloader import Downloader
+    from scrapy.core.downloader import Slot as DownloaderSlot
+
+    slot = DownloaderSlot(concurrency=2, delay=1.0)
+    assert (slot.queue, slot.active, slot.delay, slot.latercall) == (deque(), set(), 1.0, None)
+    assert "self.slots" in source(Downloader.__init__)
+    assert "slot.latercall" in source(Downloader._process_queue) and "slot.download_delay()" in source(Downloader._process_queue)
+
+
+def test_guard_autothrottle_leaves_the_delay_of_requests_marked_dont_adjust():
+    from scrapy.extensions.throttle import AutoThrottle
+
+    assert 'request.meta.get("autothrottle_dont_adjust_delay", False) is True' in source(AutoThrottle._response_downloaded)

@@ -271,3 +271,14 @@ def test_depth_that_is_not_zero_or_more_is_a_one_line_error(depth, tmp_path):
     result = scrapy_crawl("site", db=tmp_path / "sieve.db", args={"url": "https://news.example.org/", "depth": depth})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"scrapy crawl site: depth must be a whole number, 0 or more, not {depth!r}"
+
+
+def test_not_polite_crawls_your_own_site_with_more_than_two_requests_at_once(fresh_site, tmp_path):
+    fresh_site.delay = 0.2  # long enough for requests to overlap
+    db = tmp_path / "sieve.db"
+    settings = {"SIEVE_POLITE": "False", "SIEVE_CONTACT": "tests@sieve.invalid", "SIEVE_MAX_BYTES": "200000"}
+    result = scrapy_crawl("site", db=db, args={"url": f"{fresh_site.base}/"}, settings=settings)
+    assert result.returncode == 0, result.stderr
+    assert fresh_site.max_in_flight > 2
+    assert "/news/council-approves-budget.html" in paths(db, "articles", fresh_site.base)
+    assert "/private/staff-notes.html" not in fresh_site.paths_requested()  # robots.txt still obeyed

@@ -131,8 +131,18 @@ class WebSpider(SieveSpider):
         # Stop downloads at Sieve's size limit, unless told otherwise.
         try:
             max_bytes = settings.getint("SIEVE_MAX_BYTES")
+            polite = settings.getbool("SIEVE_POLITE")
         except ValueError:
             return  # crawler.sieve_settings says so in one line
+        if not polite:
+            # Your own site or a mirror: as fast as it answers. robots.txt
+            # is still obeyed; what -s sets still wins.
+            for name, value in {
+                "AUTOTHROTTLE_ENABLED": False,
+                "DOWNLOAD_DELAY": 0,
+                "CONCURRENT_REQUESTS_PER_DOMAIN": settings.getint("CONCURRENT_REQUESTS"),
+            }.items():
+                settings.set(name, value, priority="spider")
         settings.set("DOWNLOAD_MAXSIZE", max_bytes, priority="spider")
         # Scrapy stops downloading while the responses being processed
         # (their items included) add up to more than this: room for two
