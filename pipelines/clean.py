@@ -160,7 +160,9 @@ class BoilerplateCleaner:
             before = len(kept)
             if plain_text:
                 kept = self._trim_edges(article, kept)
-            while kept and kept[-1].text.rstrip().endswith(":"):
+            # Prose ending with a colon (a lead-in to a video, a chart) is
+            # the article's, not a heading.
+            while kept and kept[-1].text.rstrip().endswith(":") and word_count(kept[-1].text) < PROSE_ALWAYS_WORDS:
                 article.remove(kept.pop(), "dangling-heading")
             if len(kept) == before:
                 break

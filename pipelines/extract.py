@@ -148,10 +148,10 @@ class Extractor:
         link_texts = frozenset(collapse(a.text_content()).casefold() for a in tree.iter("a"))
         # Fast mode skips trafilatura's second opinions (readability, jusText):
         # on the article-extraction benchmark it is both faster and closer to
-        # the truth than the default. When it takes in a whole page of menus,
-        # the full mode gets a second chance.
+        # the truth than the default. When it finds nothing, or takes in a
+        # whole page of menus, the full mode gets a second chance.
         document, lines = self._trafilatura(tree, page.url, fast=True)
-        if looks_like_menus(lines):
+        if not lines or looks_like_menus(lines):
             fuller, fuller_lines = self._trafilatura(tree, page.url, fast=False)
             if fuller_lines:
                 document, lines = fuller, fuller_lines

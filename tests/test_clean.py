@@ -68,6 +68,13 @@ def test_long_trailing_lead_in_with_nothing_after_it_is_removed():
     assert reasons(article) == {lead_in: "dangling-heading"}
 
 
+def test_prose_paragraph_ending_with_a_colon_is_kept_as_the_articles():
+    # 21 words and more is prose (rule 6): a lead-in to an embedded video, not a heading.
+    lead_in = "The mayor answered the questions of residents for an hour on Tuesday night, and the exchange that everyone is talking about is below:"
+    article = clean(f"{BODY_1}\n\n{BODY_2}\n\n{lead_in}", plain_text=False)
+    assert kept(article) == [BODY_1, BODY_2, lead_in]
+
+
 def test_subheading_between_paragraphs_is_kept():
     article = clean(f"{BODY_1}\n\nWhat happens next\n\n{BODY_2}")
     assert kept(article) == [BODY_1, "What happens next", BODY_2]

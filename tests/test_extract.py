@@ -51,6 +51,19 @@ def extract(body: bytes, *, check_og_type: bool = True, require_article: bool = 
 # --- which pages are articles ---------------------------------------------
 
 
+def test_page_fast_mode_finds_nothing_in_gets_the_full_mode(monkeypatch):
+    def trafilatura(self, tree, url, *, fast):
+        return real(self, tree, url, fast=fast) if not fast else (None, [])
+
+    real = Extractor._trafilatura
+    monkeypatch.setattr(Extractor, "_trafilatura", trafilatura)
+    stats = StatsDelta()
+    extractor = Extractor(max_bytes=10_000_000, favor_precision=False, min_article_chars=400, max_link_density=0.5)
+    article = extractor.extract(Page(url=URL, body=page_html(), kind="html"), stats)
+    assert [p.text for p in article.paragraphs if p.text in PARAGRAPHS] == PARAGRAPHS
+    assert stats.counts == {"sieve/extract/full_mode": 1}
+
+
 def test_prose_page_whose_og_type_is_website_is_an_article():
     assert "The Brompton-style" in extract(page_html("website")).text
 
