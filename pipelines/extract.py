@@ -120,6 +120,7 @@ class Extractor:
 
     def _trafilatura(self, tree: HtmlElement, url: str, *, fast: bool) -> tuple[Any, list[str]]:
         import trafilatura
+        from trafilatura.settings import set_date_params
 
         from pipelines import trafilatura_patches
 
@@ -134,6 +135,9 @@ class Extractor:
                 include_tables=True,
                 deduplicate=False,
                 favor_precision=self.favor_precision,
+                # htmldate's quick search (what the page declares, its URL):
+                # the whole-text search runs below only if that finds nothing.
+                date_extraction_params=set_date_params(extensive=False),
             )
         lines = [collapse(line) for line in (document.text or "").split("\n")] if document else []
         return document, [line for line in lines if line]
@@ -164,11 +168,16 @@ class Extractor:
         canonical = declared_canonical(tree, page.url)
         if canonical == page.url:
             canonical = None
-        # What the page declares first; trafilatura's day, then htmldate's
-        # whole search, only for a page that declares nothing of use.
-        published = publication(declared.published, document.date, url_day(page.url, canonical)) or publication(
-            [], htmldate.find_date(tree, url=page.url, original_date=False, extensive_search=True, outputformat="%Y-%m-%d")
-        )
+        # What the page declares first, then trafilatura's day (htmldate's
+        # quick search); htmldate's whole-text search, for the original date
+        # and then any, only for a page where those found nothing.
+        published = publication(declared.published, document.date, url_day(page.url, canonical))
+        for original_date in (True, False):
+            if published is None:
+                found = htmldate.find_date(
+                    tree, url=document.url or page.url, original_date=original_date, extensive_search=True, outputformat="%Y-%m-%d"
+                )
+                published = publication([], found)
         authors = author_names(document.author)
         article = Article(
             url=page.url,

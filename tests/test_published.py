@@ -197,3 +197,38 @@ def test_utc_time_a_day_off_the_day_in_the_url_keeps_the_urls_day_locally():
     assert publication(["2020-02-18T02:18:11+00:00"], None, day) == Published("2020-02-18T02:18:11Z", "2020-02-17")
     # Further apart, the URL's day is another matter (an update, a republished story).
     assert publication(["2020-02-20T02:18:11+00:00"], None, day).local == "2020-02-20T02:18:11+00:00"
+
+
+def searches_of_the_whole_text(monkeypatch) -> list[dict]:
+    """The calls of htmldate's whole-text search (``extensive_search``), wherever they come from."""
+    import htmldate.core
+
+    calls = []
+    real = htmldate.core.find_date
+
+    def find_date(*args, **kwargs):
+        if kwargs.get("extensive_search", True):
+            calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(htmldate.core, "find_date", find_date)
+    monkeypatch.setattr(trafilatura.metadata, "find_date", find_date)
+    import htmldate as package
+
+    monkeypatch.setattr(package, "find_date", find_date)
+    return calls
+
+
+def test_page_that_declares_its_date_is_not_searched_as_a_whole(monkeypatch):
+    calls = searches_of_the_whole_text(monkeypatch)
+    head = '<meta property="article:published_time" content="2024-03-10T09:00:00Z">'
+    assert published(article_html(head)) == ("2024-03-10T09:00:00Z", "2024-03-10T09:00:00+00:00")
+    assert calls == []
+
+
+def test_page_that_declares_no_date_gets_the_day_its_text_gives(monkeypatch):
+    calls = searches_of_the_whole_text(monkeypatch)
+    # A date only htmldate's whole-text search reads.
+    body = article_html().replace(b"</article>", b"<p>Printed 12/03/2024.</p></article>")
+    assert published(body)[0] == "2024-03-12"
+    assert len(calls) == 1 and calls[0]["original_date"] is True
