@@ -19,6 +19,12 @@ of every set together.
 Sieve's text is what ``scrapy crawl files`` stores; the other extractors run
 on the same bytes in this process's pool (``--cache DIR`` keeps their texts
 between runs: they do not change when Sieve does).
+
+readability-lxml is the benchmark's alone, installed apart: 0.9 asks for
+``lxml[html_clean]``, an extra lxml 6 no longer declares, on which pip's
+resolver fails, so::
+
+    pip install --no-deps 'readability-lxml==0.9' chardet cssselect
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from importlib.metadata import version
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,7 +122,7 @@ EXTRACTORS = {
     "trafilatura 2.3 default": trafilatura_default,
     "trafilatura fast, comments off": trafilatura_fast,
     "trafilatura favor_precision, comments off": trafilatura_precision,
-    "readability-lxml 0.9": readability,
+    f"readability-lxml {version('readability-lxml')}": readability,
 }
 
 
