@@ -4,7 +4,11 @@ Used by the extraction stage. The order of evidence for the encoding is the
 browser's: byte-order mark, HTTP header, then UTF-16 or UTF-32 when the NUL
 bytes fall where those encodings put them and the bytes decode (no
 ``<meta charset>`` can be read before), ``<meta charset>`` (HTML only), UTF-8
-if the bytes are valid UTF-8, else Windows-1252. Statistical guessing is
+if the bytes are valid UTF-8, else Windows-1252. One exception to the
+browser's order: bytes that are valid UTF-8 and hold characters beyond
+ASCII are read as UTF-8 whatever ``<meta charset>`` says (a page saved or
+served as UTF-8 under its old template's gb2312 or iso-8859-1): text in
+another encoding is almost never valid UTF-8 by chance. Statistical guessing is
 left out on purpose: on short Latin-1 texts it picks cp1250 or cp1006 and
 turns "crème brûlée" into "crčme brűlée".
 """
@@ -116,6 +120,16 @@ def _utf8_or_cp1252(data: bytes) -> str:
         return "cp1252"
 
 
+def _utf8_beyond_ascii(data: bytes) -> str | None:
+    """``data`` as UTF-8, if it is valid UTF-8 and not ASCII alone."""
+    if data.isascii():
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _decode(data: bytes, encoding: str) -> str:
     if resolve_encoding(encoding) == "cp1252":
         # Five bytes are undefined in cp1252; read them as Latin-1 (C1
@@ -157,7 +171,9 @@ def decode(data: bytes, *, html: bool, content_type: str | None = None) -> str:
     if not declared and b"\x00" in data and (wide := _read_utf16_or_32_without_bom(data)) is not None:
         # Re-encode with a UTF-8 BOM so that both paths below read it right.
         data = codecs.BOM_UTF8 + wide.encode("utf-8")
-    if html:
+    if html and not declared and (utf8 := _utf8_beyond_ascii(data)) is not None:
+        text = utf8
+    elif html:
         # w3lib follows BOM, header and <meta charset>, in that order.
         _, text = html_to_unicode(content_type, data, auto_detect_fun=_utf8_or_cp1252)
     else:

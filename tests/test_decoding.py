@@ -124,3 +124,18 @@ def test_gzip_bomb_stops_at_the_size_limit():
     with pytest.raises(Unreadable) as error:
         gunzip(gzip.compress(bytes(10_000_000)), 1_000_000)
     assert error.value.reason == "too-large"
+
+
+def test_page_declaring_gb2312_whose_bytes_are_utf8_is_read_as_utf8():
+    page = '<html><head><meta charset="gb2312"></head><body><p>北京今天下雨，气温十五度。</p></body></html>'.encode("utf-8")
+    assert "北京今天下雨，气温十五度。" in decode(page, html=True)
+
+
+def test_page_declaring_latin1_whose_bytes_are_not_utf8_is_read_as_declared():
+    page = '<html><head><meta charset="iso-8859-1"></head><body><p>crème brûlée</p></body></html>'.encode("latin-1")
+    assert "crème brûlée" in decode(page, html=True)
+
+
+def test_http_header_charset_still_comes_before_the_bytes():
+    page = "<html><body><p>Ã©tÃ©</p></body></html>".encode("cp1252")  # valid UTF-8 bytes of "été"
+    assert "Ã©tÃ©" in decode(page, html=True, content_type="text/html; charset=windows-1252")
