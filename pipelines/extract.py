@@ -12,6 +12,7 @@ paragraphs here; finding its title and boilerplate is the cleaning stage's.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -68,6 +69,23 @@ def identify_language(text: str) -> str:
     from pipelines import language_model
 
     return language_model.identifier().classify(text)[0]
+
+
+TITLE_OPEN = re.compile(r"<title\b[^>]*>", re.IGNORECASE)
+TITLE_CLOSE = re.compile(r"</title\s*>", re.IGNORECASE)
+
+
+def close_unclosed_title(html: str) -> str:
+    """``html`` with its ``<title>`` closed where the next tag begins, when
+    nothing closes it: a parser reads all that follows an unclosed title as
+    its text, and the page's body is lost (damaged copies, broken
+    templates)."""
+    opened = TITLE_OPEN.search(html)
+    if opened is None or TITLE_CLOSE.search(html, opened.end()):
+        return html
+    end = html.find("<", opened.end())
+    end = len(html) if end < 0 else end
+    return f"{html[:end]}</title>{html[end:]}"
 
 
 class Extractor:
@@ -145,7 +163,7 @@ class Extractor:
     def _from_html(self, page: Page, html: str, stats: Stats) -> Article:
         import htmldate
 
-        tree = load_html(html)
+        tree = load_html(close_unclosed_title(html))
         if tree is None:
             raise Unreadable("no-text", "the HTML could not be parsed")
         declared_language = (tree.xpath("string(/html/@lang)") or "").strip()[:2].lower() or None

@@ -214,3 +214,10 @@ def test_stage_in_this_process_identifies_languages_with_sieves_model_not_py3lan
     monkeypatch.setattr(language_model.Identifier, "classify", lambda self, text: classified.append(text) or ("en", 1.0))
     article = stage.process_item(Page(url="file:///x.txt", body=" ".join(PARAGRAPHS).encode(), kind="text"))
     assert (article.language, len(classified)) == ("en", 1)
+
+
+def test_page_whose_title_is_never_closed_keeps_its_body():
+    damaged = page_html().replace(b"</title>", b"", 1)
+    article = extract(damaged, require_article=False)
+    assert [p.text for p in article.paragraphs if p.text in PARAGRAPHS] == PARAGRAPHS
+    assert article.title.startswith("Folding bike review")
