@@ -48,8 +48,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "bench"
 SETS = ("article-extraction", "l3s-gn1", "dragnet")
 WORD = re.compile(r"\w+")
-#: readability's HTML to text: a line per block, so that words of two blocks do not run together.
-BLOCK_END = re.compile(r"(?i)</(?:p|div|h[1-6]|li|tr|td|th|blockquote|pre|section|article)>|<br\s*/?>")
+sys.path.insert(0, str(REPO))
 
 
 def four_grams(text: str) -> Counter[tuple[str, ...]]:
@@ -107,13 +106,13 @@ def trafilatura_precision(html: bytes) -> str:
 
 
 def readability(html: bytes) -> str:
-    import lxml.html
     from readability import Document
     from trafilatura.utils import decode_file
 
+    from pipelines.text import html_lines
+
     try:
-        summary = Document(decode_file(html)).summary(html_partial=True)
-        return "\n".join(line.strip() for line in lxml.html.fromstring(BLOCK_END.sub("\n", summary)).text_content().splitlines() if line.strip())
+        return "\n".join(html_lines(Document(decode_file(html)).summary(html_partial=True)))
     except Exception:  # readability raises on pages it cannot parse
         return ""
 

@@ -11,6 +11,7 @@ paragraphs here; finding its title and boilerplate is the cleaning stage's.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from pipelines.declared import Declarations, author_names, declarations, declare
 from pipelines.decoding import decode
 from pipelines.listing_page import OG_TYPE_PROSE_SHARE, link_density, looks_like_menus
 from pipelines.stage import DocumentStage, Stats
-from pipelines.text import collapse, split_paragraphs
+from pipelines.text import collapse, four_grams, html_lines, split_paragraphs
 from pipelines.trafilatura_patches import load_html
 
 if TYPE_CHECKING:
@@ -86,6 +87,39 @@ def close_unclosed_title(html: str) -> str:
     end = html.find("<", opened.end())
     end = len(html) if end < 0 else end
     return f"{html[:end]}</title>{html[end:]}"
+
+
+#: Readability's block is the article's (:func:`prefers_block`) when at
+#: least this share of its 4-grams are in trafilatura's text...
+BLOCK_INSIDE = 0.7
+#: ...which has more besides: less than this share of it is in the block...
+BLOCK_COVERS_AT_MOST = 0.95
+#: ...but not so much more that the block is only a fragment of the article.
+BLOCK_COVERS_AT_LEAST = 0.3
+
+
+def readability_lines(tree: HtmlElement) -> list[str]:
+    """The lines of readability's main block (trafilatura's port of it, run
+    on a copy: it cuts the tree it is given)."""
+    import lxml.html
+    from trafilatura.external import try_readability
+
+    block = try_readability(copy.deepcopy(tree))
+    return html_lines(lxml.html.tostring(block, encoding="unicode")) if len(block) else []
+
+
+def prefers_block(lines: list[str], block: list[str]) -> bool:
+    """Whether readability's block should replace trafilatura's fast-mode
+    lines: the lines hold nearly all of the block and more besides (a
+    related story, a sidebar, a promotion taken in with the article), and
+    the block is not a mere fragment of them. Readability scores the page's
+    blocks of text and keeps the article's own."""
+    ours, theirs = four_grams("\n".join(lines)), four_grams("\n".join(block))
+    shared = sum((ours & theirs).values())
+    if not shared:
+        return False
+    inside, covers = shared / sum(theirs.values()), shared / sum(ours.values())
+    return inside >= BLOCK_INSIDE and BLOCK_COVERS_AT_LEAST <= covers < BLOCK_COVERS_AT_MOST
 
 
 class Extractor:
@@ -178,6 +212,9 @@ class Extractor:
             if fuller_lines:
                 document, lines = fuller, fuller_lines
                 stats.inc_value("sieve/extract/full_mode")
+        elif prefers_block(lines, block := readability_lines(tree)):
+            lines = block
+            stats.inc_value("sieve/extract/readability_block")
         declared = declarations(tree)
         if page.require_article:
             self._check_article(tree, lines, link_texts, declared)

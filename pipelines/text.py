@@ -4,6 +4,7 @@ splits into paragraphs."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 LIST_ITEM = re.compile(r"^(?:[-*•·‣▪◦–—]|\d{1,3}[.)])\s+\S")
 
@@ -11,6 +12,28 @@ LIST_ITEM = re.compile(r"^(?:[-*•·‣▪◦–—]|\d{1,3}[.)])\s+\S")
 def collapse(text: str) -> str:
     """Runs of white space as one space, none at the ends."""
     return " ".join(text.split())
+
+
+WORD = re.compile(r"\w+")
+
+
+def four_grams(text: str) -> Counter[tuple[str, ...]]:
+    """The word 4-grams of a text, counted (a word is ``\\w+``)."""
+    words = WORD.findall(text)
+    return Counter(tuple(words[i : i + 4]) for i in range(len(words) - 3))
+
+
+#: Where a block of HTML ends, for :func:`html_lines`.
+BLOCK_END = re.compile(r"(?i)</(?:p|div|h[1-6]|li|tr|td|th|blockquote|pre|section|article)>|<br\s*/?>")
+
+
+def html_lines(markup: str) -> list[str]:
+    """The text of an HTML fragment, a line per block (a paragraph, a list
+    item, a cell), so that the words of two blocks do not run together."""
+    import lxml.html
+
+    text = lxml.html.fromstring(BLOCK_END.sub("\n", markup)).text_content()
+    return [line for line in (collapse(part) for part in text.split("\n")) if line]
 
 
 def word_count(text: str) -> int:

@@ -13,7 +13,7 @@ import pytest
 from crawler.bodies import Unreadable
 from crawler.items import Page
 from pipelines.declared import author_names, declared_canonical
-from pipelines.extract import Extractor
+from pipelines.extract import Extractor, prefers_block, readability_lines
 from pipelines.worker_process import StatsDelta
 
 URL = "https://www.northfield-echo.example/reviews/2024/folding-bike.html"
@@ -221,3 +221,43 @@ def test_page_whose_title_is_never_closed_keeps_its_body():
     article = extract(damaged, require_article=False)
     assert [p.text for p in article.paragraphs if p.text in PARAGRAPHS] == PARAGRAPHS
     assert article.title.startswith("Folding bike review")
+
+
+# --- readability's block --------------------------------------------------
+
+RELATED = [
+    "Also in the news this week: the council's plan to close two libraries in the east of the city drew three hundred people to a meeting on Thursday night.",
+    "And the ferry company says its new boats, ordered from a yard in Norway two years ago, will now arrive late next spring rather than this autumn.",
+]
+
+
+def test_block_is_preferred_where_the_text_holds_it_and_a_related_story_besides():
+    assert prefers_block(PARAGRAPHS + RELATED, PARAGRAPHS)
+
+
+def test_block_is_not_preferred_where_the_two_agree():
+    assert not prefers_block(PARAGRAPHS, PARAGRAPHS)
+
+
+def test_block_that_is_a_fragment_of_the_text_is_not_preferred():
+    assert not prefers_block(PARAGRAPHS * 3, PARAGRAPHS[:1])
+
+
+def test_block_of_another_part_of_the_page_is_not_preferred():
+    assert not prefers_block(PARAGRAPHS, RELATED + PARAGRAPHS[:1])
+
+
+def test_readability_block_replaces_the_fast_text_and_is_counted(monkeypatch):
+    import pipelines.extract
+
+    monkeypatch.setattr(pipelines.extract, "readability_lines", lambda tree: PARAGRAPHS[:3])
+    stats = StatsDelta()
+    extractor = Extractor(max_bytes=10_000_000, favor_precision=False, min_article_chars=400, max_link_density=0.5)
+    article = extractor.extract(Page(url=URL, body=page_html(), kind="html"), stats)
+    assert [p.text for p in article.paragraphs] == PARAGRAPHS[:3]
+    assert stats.counts["sieve/extract/readability_block"] == 1
+
+
+def test_readability_lines_are_the_articles_block_of_a_page():
+    tree = lxml.html.fromstring(page_html(links=0))
+    assert [line for line in readability_lines(tree) if line in PARAGRAPHS] == PARAGRAPHS
