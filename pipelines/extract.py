@@ -205,7 +205,9 @@ class Extractor:
         # Fast mode skips trafilatura's second opinions (readability, jusText):
         # on the article-extraction benchmark it is both faster and closer to
         # the truth than the default. When it finds nothing, or takes in a
-        # whole page of menus, the full mode gets a second chance.
+        # whole page of menus, the full mode gets a second chance; otherwise
+        # readability's block is asked only whether the text took in more
+        # than the article (prefers_block).
         document, lines = self._trafilatura(tree, page.url, fast=True)
         if not lines or looks_like_menus(lines):
             fuller, fuller_lines = self._trafilatura(tree, page.url, fast=False)
