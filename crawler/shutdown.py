@@ -56,7 +56,7 @@ class PromptShutdown:
                 await asyncio.sleep(POLL_SECONDS)
             hurried = hurry_queued_downloads(self.crawler)
             while True:
-                downloads = len(getattr(self.crawler.engine, "downloader", None).active or ())
+                downloads = len(self.crawler.engine.downloader.active)
                 items = items_in_the_pipeline(self.crawler) or 0
                 if hurried or downloads or items:
                     logger.info(

@@ -64,7 +64,7 @@ def test_check_without_the_url_says_to_give_it(tmp_path):
 
 
 def test_contract_that_fails_fails_the_check(site, tmp_path):
-    # A feed URL given to the site spider: its page is not HTML, so no links.
+    # A PDF given to the site spider as its start page: no links to follow.
     result = scrapy("check", "site", "-a", f"url={site.base}/download/annual-report", db=tmp_path / "sieve.db")
     assert result.returncode == 1
     assert "FAILED" in result.stderr
