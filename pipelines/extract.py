@@ -96,6 +96,9 @@ BLOCK_INSIDE = 0.7
 BLOCK_COVERS_AT_MOST = 0.95
 #: ...but not so much more that the block is only a fragment of the article.
 BLOCK_COVERS_AT_LEAST = 0.3
+#: The two took different parts of the page (:func:`disagree`) when less
+#: than this share of each is in the other.
+DISAGREE_BELOW = 0.1
 
 
 def readability_lines(tree: HtmlElement) -> list[str]:
@@ -108,18 +111,30 @@ def readability_lines(tree: HtmlElement) -> list[str]:
     return html_lines(lxml.html.tostring(block, encoding="unicode")) if len(block) else []
 
 
-def prefers_block(lines: list[str], block: list[str]) -> bool:
+def block_overlap(lines: list[str], block: list[str]) -> tuple[float, float]:
+    """How far trafilatura's lines and readability's block are the same
+    text: the share of the block's 4-grams that are in the lines (inside),
+    and the share of the lines' 4-grams that are in the block (covers)."""
+    ours, theirs = four_grams("\n".join(lines)), four_grams("\n".join(block))
+    shared = sum((ours & theirs).values())
+    return shared / max(1, sum(theirs.values())), shared / max(1, sum(ours.values()))
+
+
+def prefers_block(inside: float, covers: float) -> bool:
     """Whether readability's block should replace trafilatura's fast-mode
     lines: the lines hold nearly all of the block and more besides (a
     related story, a sidebar, a promotion taken in with the article), and
     the block is not a mere fragment of them. Readability scores the page's
     blocks of text and keeps the article's own."""
-    ours, theirs = four_grams("\n".join(lines)), four_grams("\n".join(block))
-    shared = sum((ours & theirs).values())
-    if not shared:
-        return False
-    inside, covers = shared / sum(theirs.values()), shared / sum(ours.values())
     return inside >= BLOCK_INSIDE and BLOCK_COVERS_AT_LEAST <= covers < BLOCK_COVERS_AT_MOST
+
+
+def disagree(inside: float, covers: float) -> bool:
+    """Whether trafilatura's fast mode and readability took different parts
+    of the page (a related story or a widget against the article): then
+    trafilatura's full extraction, which weighs its own text against
+    readability's and jusText's, decides."""
+    return inside < DISAGREE_BELOW and covers < DISAGREE_BELOW
 
 
 class Extractor:
@@ -170,7 +185,7 @@ class Extractor:
         article.language = detect_language(self.identify_language, article.text)
         return article
 
-    def _trafilatura(self, tree: HtmlElement, url: str, *, fast: bool) -> tuple[Any, list[str]]:
+    def _trafilatura(self, tree: HtmlElement, url: str, *, fast: bool, favor_precision: bool = False) -> tuple[Any, list[str]]:
         import trafilatura
         from trafilatura.settings import set_date_params
 
@@ -186,7 +201,7 @@ class Extractor:
                 include_comments=False,
                 include_tables=True,
                 deduplicate=False,
-                favor_precision=self.favor_precision,
+                favor_precision=favor_precision or self.favor_precision,
                 # htmldate's quick search (what the page declares, its URL):
                 # the whole-text search runs below only if that finds nothing.
                 date_extraction_params=set_date_params(extensive=False),
@@ -207,16 +222,22 @@ class Extractor:
         # the truth than the default. When it finds nothing, or takes in a
         # whole page of menus, the full mode gets a second chance; otherwise
         # readability's block is asked only whether the text took in more
-        # than the article (prefers_block).
+        # than the article (prefers_block) or another part of the page
+        # (disagree): the full mode's arbitration is too slow for every page.
         document, lines = self._trafilatura(tree, page.url, fast=True)
         if not lines or looks_like_menus(lines):
             fuller, fuller_lines = self._trafilatura(tree, page.url, fast=False)
             if fuller_lines:
                 document, lines = fuller, fuller_lines
                 stats.inc_value("sieve/extract/full_mode")
-        elif prefers_block(lines, block := readability_lines(tree)):
-            lines = block
-            stats.inc_value("sieve/extract/readability_block")
+        elif block := readability_lines(tree):
+            inside, covers = block_overlap(lines, block)
+            if prefers_block(inside, covers):
+                lines = block
+                stats.inc_value("sieve/extract/readability_block")
+            elif disagree(inside, covers):
+                lines = self._trafilatura(tree, page.url, fast=False, favor_precision=True)[1] or lines
+                stats.inc_value("sieve/extract/disagreement")
         declared = declarations(tree)
         if page.require_article:
             self._check_article(tree, lines, link_texts, declared)

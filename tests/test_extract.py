@@ -13,7 +13,7 @@ import pytest
 from crawler.bodies import Unreadable
 from crawler.items import Page
 from pipelines.declared import author_names, declared_canonical
-from pipelines.extract import Extractor, prefers_block, readability_lines
+from pipelines.extract import Extractor, block_overlap, disagree, prefers_block, readability_lines
 from pipelines.worker_process import StatsDelta
 
 URL = "https://www.northfield-echo.example/reviews/2024/folding-bike.html"
@@ -52,8 +52,8 @@ def extract(body: bytes, *, check_og_type: bool = True, require_article: bool = 
 
 
 def test_page_fast_mode_finds_nothing_in_gets_the_full_mode(monkeypatch):
-    def trafilatura(self, tree, url, *, fast):
-        return real(self, tree, url, fast=fast) if not fast else (None, [])
+    def trafilatura(self, tree, url, *, fast, favor_precision=False):
+        return real(self, tree, url, fast=fast, favor_precision=favor_precision) if not fast else (None, [])
 
     real = Extractor._trafilatura
     monkeypatch.setattr(Extractor, "_trafilatura", trafilatura)
@@ -232,19 +232,19 @@ RELATED = [
 
 
 def test_block_is_preferred_where_the_text_holds_it_and_a_related_story_besides():
-    assert prefers_block(PARAGRAPHS + RELATED, PARAGRAPHS)
+    assert prefers_block(*block_overlap(PARAGRAPHS + RELATED, PARAGRAPHS))
 
 
 def test_block_is_not_preferred_where_the_two_agree():
-    assert not prefers_block(PARAGRAPHS, PARAGRAPHS)
+    assert not prefers_block(*block_overlap(PARAGRAPHS, PARAGRAPHS))
 
 
 def test_block_that_is_a_fragment_of_the_text_is_not_preferred():
-    assert not prefers_block(PARAGRAPHS * 3, PARAGRAPHS[:1])
+    assert not prefers_block(*block_overlap(PARAGRAPHS * 3, PARAGRAPHS[:1]))
 
 
 def test_block_of_another_part_of_the_page_is_not_preferred():
-    assert not prefers_block(PARAGRAPHS, RELATED + PARAGRAPHS[:1])
+    assert not prefers_block(*block_overlap(PARAGRAPHS, RELATED + PARAGRAPHS[:1]))
 
 
 def test_readability_block_replaces_the_fast_text_and_is_counted(monkeypatch):
@@ -256,6 +256,34 @@ def test_readability_block_replaces_the_fast_text_and_is_counted(monkeypatch):
     article = extractor.extract(Page(url=URL, body=page_html(), kind="html"), stats)
     assert [p.text for p in article.paragraphs] == PARAGRAPHS[:3]
     assert stats.counts["sieve/extract/readability_block"] == 1
+
+
+def test_fast_text_and_block_of_different_parts_of_the_page_disagree():
+    assert disagree(*block_overlap(PARAGRAPHS, RELATED))
+
+
+def test_fast_text_and_block_sharing_a_paragraph_do_not_disagree():
+    assert not disagree(*block_overlap(PARAGRAPHS, RELATED + PARAGRAPHS[:1]))
+
+
+def test_disagreement_is_settled_by_trafilaturas_full_extraction_and_counted(monkeypatch):
+    import pipelines.extract
+
+    def trafilatura(self, tree, url, *, fast, favor_precision=False):
+        calls.append((fast, favor_precision))
+        return (real(self, tree, url, fast=True)[0], RELATED) if fast else real(self, tree, url, fast=False, favor_precision=favor_precision)
+
+    calls: list[tuple[bool, bool]] = []
+    real = Extractor._trafilatura
+    monkeypatch.setattr(Extractor, "_trafilatura", trafilatura)
+    monkeypatch.setattr(pipelines.extract, "readability_lines", lambda tree: PARAGRAPHS)
+    stats = StatsDelta()
+    extractor = Extractor(max_bytes=10_000_000, favor_precision=False, min_article_chars=400, max_link_density=0.5)
+    article = extractor.extract(Page(url=URL, body=page_html(), kind="html"), stats)
+    assert calls == [(True, False), (False, True)]
+    assert [p.text for p in article.paragraphs if p.text in PARAGRAPHS] == PARAGRAPHS
+    assert not any(p.text in RELATED for p in article.paragraphs)
+    assert stats.counts["sieve/extract/disagreement"] == 1
 
 
 def test_readability_lines_are_the_articles_block_of_a_page():
