@@ -174,11 +174,14 @@ class DuplicateLink:
 class Fingerprints:
     """What the repeat stage gives cross-document dedup: the MinHash
     signature of each kept paragraph that has shingles, of the whole
-    article, and the LSH keys of each kept paragraph, by position."""
+    article, and the LSH keys of each kept paragraph, by position; the
+    article's own LSH keys, where the worker computed them with its
+    signature (None: not computed yet)."""
 
     signatures: dict[int, Any]
     signature: Any
     paragraph_keys: dict[int, list[int]]
+    article_keys: list[int] | None = None
 
 
 @dataclass

@@ -193,6 +193,7 @@ class CrossDedupPipeline:
         found.signature = self.config.article_signature(
             [p.text for p in item.paragraphs], [found.signatures.get(p.position) for p in item.paragraphs]
         )
+        found.article_keys = self.config.article_keys(found.signature)
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two paragraphs are near-identical (short ones: identical
@@ -233,9 +234,10 @@ class CrossDedupPipeline:
         ours: tuple[set[bytes], int] | None = None
         originals: list[DuplicateLink] = []
         copies: list[DuplicateLink] = []
-        for article_id, duplicate_of, text_hash, their_signature in index.similar_articles(
-            self.config.article_keys(signature), exclude=own_id
-        ):
+        found = item.fingerprints
+        if found.article_keys is None:
+            found.article_keys = self.config.article_keys(signature)
+        for article_id, duplicate_of, text_hash, their_signature in index.similar_articles(found.article_keys, exclude=own_id):
             if own_id is not None and duplicate_of == own_id:
                 continue  # a copy of this very article, seen before it changed
             if text_hash == item.text_hash():

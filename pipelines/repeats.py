@@ -225,9 +225,13 @@ class RepeatPipeline(DocumentStage):
             item.paragraphs = [p for i, p in enumerate(item.paragraphs) if i not in repeats]
             item.removed.sort(key=lambda r: r.position)
             self.stats.inc_value("sieve/repeats/paragraphs_removed", len(repeats))
+        signature = fingerprints.union(kept_signatures.values())
         item.fingerprints = Fingerprints(
             signatures=kept_signatures,
-            signature=fingerprints.union(kept_signatures.values()),
+            signature=signature,
+            # The crawl's own process looks these up and stores them: computed
+            # here, in a worker, they cost it nothing.
+            article_keys=self.finder.config.article_keys(signature),
             paragraph_keys={
                 p.position: self.finder.config.paragraph_keys(
                     p.text, item.source, kept_signatures.get(p.position), normalized[p.position]

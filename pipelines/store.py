@@ -101,6 +101,7 @@ class StorePipeline:
             found.signature if found else None,
             [(p.position, p.text, found.paragraph_keys.get(p.position, []) if found else []) for p in article.paragraphs],
             replace=stored is not None,
+            article_keys=found.article_keys if found else None,
         )
         for copy in article.dedup.replaces:
             # A shorter copy stored first: this article takes its place as

@@ -182,6 +182,20 @@ def test_known_site_boilerplate_is_removed_from_later_articles(process):
     assert process.text_of("https://gazette.example/garden") == "\n\n".join(GARDEN)
 
 
+def test_article_keys_stored_are_those_of_the_text_left_after_site_boilerplate(process):
+    from crawler.storage.corpus import unpack_keys
+
+    for url, story in [("library", LIBRARY), ("bus", BUS), ("mackerel", MACKEREL)]:
+        process(article(f"https://gazette.example/{url}", [*story, NEWSLETTER]))
+    fourth = process(article("https://gazette.example/garden", [NEWSLETTER, *GARDEN]))
+    config = MinhashConfig()
+    expected = config.article_keys(config.article_signature(GARDEN))
+    [(blob,)] = process.rows(
+        "SELECT keys FROM article_keys WHERE article_id = ?", [process.id_of("https://gazette.example/garden")]
+    )
+    assert unpack_keys(blob) == fourth.fingerprints.article_keys == expected
+
+
 def test_same_paragraph_in_three_sources_is_not_boilerplate(process):
     for source, story in [("gazette", LIBRARY), ("courier", BUS), ("herald", MACKEREL)]:
         item = process(article(f"https://{source}.example/story", [*story, NEWSLETTER], source=source))

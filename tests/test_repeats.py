@@ -95,6 +95,11 @@ def test_stage_turned_off_removes_nothing_and_still_signs_every_paragraph():
     assert found.signature is not None
 
 
+def test_article_keys_are_computed_with_the_signature_in_the_stage():
+    found = run([LA, LB, LA]).fingerprints
+    assert found.article_keys == MinhashConfig().article_keys(found.signature) != []
+
+
 def test_many_paragraph_document_loses_exactly_its_repeated_passage():
     import random
 

@@ -211,9 +211,11 @@ class CorpusIndex:
         paragraphs: Iterable[tuple[int, str, Sequence[int]]],
         *,
         replace: bool,
+        article_keys: Sequence[int] | None = None,
     ) -> None:
         """Index an article: its kept paragraphs ``(position, text, keys)`` and
-        its signature. ``replace``: the article was indexed before."""
+        its signature, with its LSH keys if computed already. ``replace``:
+        the article was indexed before."""
         if replace:
             self.unindex_article(article_id)
         rows = [(article_id, position, text, pack_keys(keys)) for position, text, keys in paragraphs]
@@ -222,7 +224,7 @@ class CorpusIndex:
             "INSERT OR IGNORE INTO paragraph_bands (key, article_id, position) VALUES (?, ?, ?)",
             [(key, article_id, position) for _, position, _, blob in rows for key in unpack_keys(blob)],
         )
-        self._set_signature(article_id, signature, replace=False)
+        self._set_signature(article_id, signature, replace=False, keys=article_keys)
 
     def unindex_article(self, article_id: int) -> None:
         for position, blob in self.db.execute(
@@ -278,7 +280,9 @@ class CorpusIndex:
             [(key, article_id, position) for key in keys],
         )
 
-    def _set_signature(self, article_id: int, signature: np.ndarray | None, *, replace: bool) -> None:
+    def _set_signature(
+        self, article_id: int, signature: np.ndarray | None, *, replace: bool, keys: Sequence[int] | None = None
+    ) -> None:
         """Record an article's signature and its LSH keys, in place of the old ones."""
         if replace:
             row = self.db.execute("SELECT keys FROM article_keys WHERE article_id = ?", [article_id]).fetchone()
@@ -287,7 +291,8 @@ class CorpusIndex:
                     "DELETE FROM article_bands WHERE key = ? AND article_id = ?",
                     [(key, article_id) for key in unpack_keys(row[0])],
                 )
-        keys = self.config.article_keys(signature)
+        if keys is None:
+            keys = self.config.article_keys(signature)
         self.db.execute(
             "INSERT OR REPLACE INTO article_keys (article_id, keys, signature) VALUES (?, ?, ?)",
             [article_id, pack_keys(keys), None if signature is None else signature.tobytes()],
