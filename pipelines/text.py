@@ -20,7 +20,7 @@ WORD = re.compile(r"\w+")
 def four_grams(text: str) -> Counter[tuple[str, ...]]:
     """The word 4-grams of a text, counted (a word is ``\\w+``)."""
     words = WORD.findall(text)
-    return Counter(tuple(words[i : i + 4]) for i in range(len(words) - 3))
+    return Counter(zip(words, words[1:], words[2:], words[3:]))
 
 
 #: Where a block of HTML ends, for :func:`html_lines`.
