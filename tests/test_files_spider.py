@@ -311,7 +311,7 @@ def test_folder_that_cannot_be_listed_is_recorded_and_the_walk_goes_on(tmp_path,
     from scrapy.utils.test import get_crawler
 
     from crawler.items import Skipped
-    from crawler.spiders.files import FilesSpider
+    from crawler.spiders.files import FilesSpider, LocalFile
 
     (tmp_path / "a-locked").mkdir()
     (tmp_path / "b-open").mkdir()
@@ -327,7 +327,24 @@ def test_folder_that_cannot_be_listed_is_recorded_and_the_walk_goes_on(tmp_path,
     monkeypatch.setattr(os, "scandir", scandir)
     spider = FilesSpider.from_crawler(get_crawler(FilesSpider), path=str(tmp_path))
     found = list(spider.files())
+    story = tmp_path / "b-open" / "story.txt"
     assert found == [
         Skipped((tmp_path / "a-locked").as_uri(), "unreadable-folder", "cannot list it: Permission denied"),
-        tmp_path / "b-open" / "story.txt",
+        LocalFile(story, story.resolve().as_uri()),
     ]
+
+
+def test_url_of_each_file_walked_is_that_of_the_file_with_its_links_resolved(tmp_path):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import Skipped
+    from crawler.spiders.files import FilesSpider, url_of
+
+    root = tmp_path / "articles"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "story.txt").write_text("A story.")
+    (root / "linked-folder").symlink_to(root / "real" / ".." / "real")
+    (root / "real" / "linked.txt").symlink_to(root / "real" / "story.txt")
+    spider = FilesSpider.from_crawler(get_crawler(FilesSpider), path=str(root))
+    found = [f for f in spider.files() if not isinstance(f, Skipped)]
+    assert [f.url for f in found] == [url_of(f.path) for f in found] == [(root / "real" / "story.txt").resolve().as_uri()]

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from stat import S_ISREG
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scrapy import signals
 from w3lib.url import safe_url_string
@@ -93,19 +93,19 @@ class FilesSpider(SieveSpider):
             crawler.signals.connect(spider.document_done, signal=signal)
         return spider
 
-    def files(self) -> Iterator[Path | Skipped]:
+    def files(self) -> Iterator[LocalFile | Skipped]:
         """The files to read in order, and a Skipped for each entry that is
         not read: a link out of the folder or round in a loop, a folder that
         cannot be listed."""
         if not self.root.is_dir():
-            yield self.root
+            yield LocalFile(self.root, url_of(self.root))
             return
         real_root = self.root.resolve()
         yield from self._walk(self.root, real_root, ancestors=(real_root,), walked={real_root}, read=set())
 
     def _walk(
         self, folder: Path, real_root: Path, ancestors: tuple[Path, ...], walked: set[Path], read: set[Path]
-    ) -> Iterator[Path | Skipped]:
+    ) -> Iterator[LocalFile | Skipped]:
         """``folder``'s files, then its subfolders'; ``ancestors[-1]`` is
         ``folder`` with every link resolved."""
         # os.scandir rather than os.walk: os.walk drops a folder it cannot
@@ -134,7 +134,7 @@ class FilesSpider(SieveSpider):
                 subfolders.append((path, real))
             elif real not in read:  # a file reached again through a link is read once
                 read.add(real)
-                yield path
+                yield LocalFile(path, file_url(real))
         for path, real in subfolders:
             if real in walked:  # a folder reached again through a link is read once
                 continue
@@ -158,13 +158,11 @@ class FilesSpider(SieveSpider):
         # progress line its total (crawler.progress).
         self.expected_documents = sum(1 for _ in self.files())
         resume_after = self.state.get(RESUME_AFTER)
-        skipping = resume_after is not None and any(
-            (path.url if isinstance(path, Skipped) else url_of(path)) == resume_after for path in self.files()
-        )
+        skipping = resume_after is not None and any(found.url == resume_after for found in self.files())
         if skipping:
             logger.info("Resuming the job after %s", resume_after)
-        for path in self.files():
-            url = path.url if isinstance(path, Skipped) else url_of(path)
+        for found in self.files():
+            url = found.url
             if skipping:
                 skipping = url != resume_after
                 self.expected_documents -= 1
@@ -172,7 +170,7 @@ class FilesSpider(SieveSpider):
             await self.in_flight.wait_until(FILES_IN_FLIGHT - 1)
             self.in_flight.add()
             self.pending.append(url)
-            yield path if isinstance(path, Skipped) else self.document(path, url)
+            yield found if isinstance(found, Skipped) else self.document(found.path, url)
 
     def document(self, path: Path, url: str) -> Page | Skipped | Unchanged:
         kind = kind_of(path)
@@ -214,12 +212,24 @@ class FilesSpider(SieveSpider):
             self.state.pop(RESUME_AFTER, None)
 
 
+class LocalFile(NamedTuple):
+    """A file to read: its path as reached (through a link, the link's
+    name) and its URL (:func:`url_of`)."""
+
+    path: Path
+    url: str
+
+
 def url_of(path: Path, resolve: bool = True) -> str:
     """The file's URL, as Scrapy would have made it (and as earlier runs
     stored it); a name that is not UTF-8 is kept as its bytes, %-escaped.
     ``resolve=False``: the URL of a link itself, not of what it points to."""
-    path = path.resolve() if resolve else Path(os.path.realpath(path.parent), path.name)
-    return safe_url_string(path.as_uri(), "utf-8")
+    return file_url(path.resolve() if resolve else Path(os.path.realpath(path.parent), path.name))
+
+
+def file_url(real: Path) -> str:
+    """:func:`url_of` a path with every link already resolved."""
+    return safe_url_string(real.as_uri(), "utf-8")
 
 
 def printable(name: str) -> str:
