@@ -107,6 +107,29 @@ def test_version_9_database_gets_sortable_published_its_local_form_and_authors_a
     assert db.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()[0] == "6"
 
 
+def fts_segments(db) -> int:
+    return db.execute("SELECT count(*) FROM articles_fts_data").fetchone()[0]
+
+
+def test_version_10_database_keeps_its_search_index_in_step_with_text_changes_only():
+    db = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS[:10]:
+        migration(db)
+    db.execute("PRAGMA user_version = 10")
+    db.execute(ARTICLE, ["https://example.org/1", "hash-1"])
+
+    migrate(db)
+
+    segments = fts_segments(db)
+    db.execute("UPDATE articles SET last_seen = '2024-06-01T10:00:00.000Z', change_seq = 7 WHERE id = 1")
+    assert fts_segments(db) == segments  # nothing re-indexed
+    db.execute("UPDATE articles SET text = 'Other words entirely.' WHERE id = 1")
+    search = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+    assert db.execute(search, ["entirely"]).fetchall() == [(1,)]
+    assert db.execute(search, ["some"]).fetchall() == []
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+
+
 def test_columns_an_article_writes_and_readers_get_are_columns_of_articles(fresh_db):
     from crawler.storage.reads import EXTRACTED_COLUMNS, RECORD_FIELDS
     from crawler.storage.schema import ARTICLE_COLUMNS

@@ -264,6 +264,19 @@ def _v10_metadata(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE meta SET value = value + 1 WHERE key = 'change_seq'")
 
 
+def _v11_search_index_on_text_changes(db: sqlite_utils.Database) -> None:
+    """articles_fts: kept in step when an article's title or text changes, not on every update of the row"""
+    # sqlite-utils' trigger fires on any UPDATE: a recrawl's last_seen, a new
+    # duplicate_of or change_seq re-indexed the whole text each time.
+    db.execute("DROP TRIGGER IF EXISTS articles_au")
+    db.execute(
+        """CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+             INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.rowid, old.title, old.text);
+             INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+           END"""
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_cross_document_dedup,
@@ -275,4 +288,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v8_duplicate_rule,
     _v9_article_urls,
     _v10_metadata,
+    _v11_search_index_on_text_changes,
 ]
