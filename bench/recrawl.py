@@ -87,8 +87,11 @@ def main() -> None:
     server.start()
     pages = len(server.resources) - 2  # robots.txt and the sitemap are not pages
     print(f"\n## {args.articles} articles, {pages} pages in all, each crawl run twice\n")
-    print("| spider | run | full downloads (200) | not modified (304) | skipped as unchanged | articles written | written / pages | seconds |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| spider | run | full downloads (200) | not modified (304) | skipped as unchanged | articles written "
+        "| written / pages | store stage, CPU ms | seconds |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     try:
         for spider, url in [("site", f"{server.base}/"), ("sitemap", f"{server.base}/sitemap.xml")]:
             with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +104,8 @@ def main() -> None:
                     written = stats.get("sieve/articles_stored", 0)
                     print(
                         f"| {spider} | {run} | {full} ({full / pages:.1%}) | {stats.get('downloader/response_status_count/304', 0)} "
-                        f"| {unchanged} | {written} | {written / pages:.1%} | {seconds:.1f} |"
+                        f"| {unchanged} | {written} | {written / pages:.1%} "
+                        f"| {stats.get('sieve/cpu_us/StorePipeline', 0) / 1000:.0f} | {seconds:.1f} |"
                     )
     finally:
         server.stop()
