@@ -54,5 +54,5 @@ def test_debug_log_keeps_scrapys_lists_and_stats(tmp_path):
     args = {"path": str(REPO / "examples" / "articles")}
     result = scrapy_crawl("files", db=tmp_path / "sieve.db", args=args, settings={"LOG_LEVEL": "DEBUG"})
     assert result.returncode == 0, result.stderr
-    for shown in ("Enabled extensions:", "Overridden settings:", "Scrapy stats:", "Migrating the database to schema version 11"):
+    for shown in ("Enabled extensions:", "Overridden settings:", "Scrapy stats:", "Migrating the database to schema version 12"):
         assert shown in result.stderr

@@ -130,6 +130,48 @@ def test_version_10_database_keeps_its_search_index_in_step_with_text_changes_on
     db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
 
 
+SEARCH = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+
+
+def test_articles_of_a_batch_are_searchable_once_it_commits_as_they_were_then(fresh_db):
+    db = fresh_db.begin()
+    for n in (1, 2, 3):
+        db.execute(ARTICLE, [f"https://example.org/{n}", f"hash-{n}"])
+    db.execute("UPDATE articles SET text = 'Changed before the commit.' WHERE id = 2")
+    db.execute("DELETE FROM articles WHERE id = 3")
+
+    fresh_db.commit()
+
+    assert db.execute(SEARCH, ["some"]).fetchall() == [(1,)]
+    assert db.execute(SEARCH, ["changed"]).fetchall() == [(2,)]
+    assert db.execute("SELECT count(*) FROM articles_fts_pending").fetchone() == (0,)
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+
+
+def test_indexed_article_changed_or_deleted_in_a_later_batch_leaves_the_index_in_step(fresh_db):
+    db = fresh_db.begin()
+    for n in (1, 2):
+        db.execute(ARTICLE, [f"https://example.org/{n}", f"hash-{n}"])
+    fresh_db.commit()
+    db = fresh_db.begin()
+    db.execute("UPDATE articles SET text = 'Changed later.' WHERE id = 1")
+    db.execute("DELETE FROM articles WHERE id = 2")
+    fresh_db.commit()
+
+    assert db.execute(SEARCH, ["some"]).fetchall() == []
+    assert db.execute(SEARCH, ["later"]).fetchall() == [(1,)]
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+
+
+def test_batch_of_new_articles_is_one_write_to_the_search_index(fresh_db):
+    db = fresh_db.begin()
+    before = fts_segments(db)
+    for n in range(20):
+        db.execute(ARTICLE, [f"https://example.org/{n}", f"hash-{n}"])
+    fresh_db.commit()
+    assert fts_segments(db) - before <= 2  # a segment and its structure record, not one a row
+
+
 def test_columns_an_article_writes_and_readers_get_are_columns_of_articles(fresh_db):
     from crawler.storage.reads import EXTRACTED_COLUMNS, RECORD_FIELDS
     from crawler.storage.schema import ARTICLE_COLUMNS

@@ -17,6 +17,7 @@ from scrapy.exceptions import NotConfigured
 from crawler.cluster import is_cluster_crawler
 from crawler.storage import writes
 from crawler.storage.connection import DatabaseError, connect, database_path, file_identity, write_transaction
+from crawler.storage.schema import index_new_articles
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -168,6 +169,7 @@ class Database:
         if self.db is not None and self.db.conn.in_transaction:
             try:
                 self.check_file()
+                index_new_articles(self.db)
                 self.db.commit()
             except sqlite3.Error as exc:
                 self.fail(exc)

@@ -277,6 +277,47 @@ def _v11_search_index_on_text_changes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v12_search_index_by_batch(db: sqlite_utils.Database) -> None:
+    """articles_fts: new articles indexed when their batch commits, all in one statement"""
+    # FTS5 writes a new segment (and merges segments) for each statement that
+    # inserts into it: through a per-row trigger, one per article. New
+    # articles wait in articles_fts_pending until index_new_articles().
+    db.execute("CREATE TABLE articles_fts_pending (article_id INTEGER PRIMARY KEY)")
+    for trigger in ("articles_ai", "articles_au", "articles_ad"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute(
+        """CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+             INSERT INTO articles_fts_pending (article_id) VALUES (new.id);
+           END"""
+    )
+    # A pending article is not in the index yet: index_new_articles() takes
+    # its title and text as they are then.
+    db.execute(
+        """CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles
+           WHEN old.id NOT IN (SELECT article_id FROM articles_fts_pending) BEGIN
+             INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.rowid, old.title, old.text);
+             INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+             INSERT INTO articles_fts (articles_fts, rowid, title, text)
+               SELECT 'delete', old.rowid, old.title, old.text WHERE old.id NOT IN (SELECT article_id FROM articles_fts_pending);
+             DELETE FROM articles_fts_pending WHERE article_id = old.id;
+           END"""
+    )
+
+
+def index_new_articles(db: sqlite_utils.Database) -> None:
+    """Add the articles inserted since the last call to the search index, in
+    the open transaction: every commit of a writer calls this first."""
+    db.execute(
+        "INSERT INTO articles_fts (rowid, title, text) "
+        "SELECT a.id, a.title, a.text FROM articles_fts_pending p JOIN articles a ON a.id = p.article_id"
+    )
+    db.execute("DELETE FROM articles_fts_pending")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_cross_document_dedup,
@@ -289,4 +330,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v9_article_urls,
     _v10_metadata,
     _v11_search_index_on_text_changes,
+    _v12_search_index_by_batch,
 ]
+#: The schema version from which new articles wait for index_new_articles().
+SEARCH_INDEX_BY_BATCH = MIGRATIONS.index(_v12_search_index_by_batch) + 1
