@@ -173,6 +173,8 @@ class CrossDedupPipeline:
             item.fingerprints.paragraph_keys = keys
         if self._remove_known_boilerplate(item, index) or item.fingerprints.signature is None:
             self._update_signature(item)
+        elif item.fingerprints.article_keys is None:  # a stream entry carries none
+            item.fingerprints.article_keys = self.config.article_keys(item.fingerprints.signature)
         if not item.paragraphs:
             return Skipped(item.url, "no-text", "nothing was left after removing site boilerplate", item.fetch)
         verdict = item.dedup = DedupVerdict()
@@ -234,10 +236,9 @@ class CrossDedupPipeline:
         ours: tuple[set[bytes], int] | None = None
         originals: list[DuplicateLink] = []
         copies: list[DuplicateLink] = []
-        found = item.fingerprints
-        if found.article_keys is None:
-            found.article_keys = self.config.article_keys(signature)
-        for article_id, duplicate_of, text_hash, their_signature in index.similar_articles(found.article_keys, exclude=own_id):
+        for article_id, duplicate_of, text_hash, their_signature in index.similar_articles(
+            item.fingerprints.article_keys, exclude=own_id
+        ):
             if own_id is not None and duplicate_of == own_id:
                 continue  # a copy of this very article, seen before it changed
             if text_hash == item.text_hash():
