@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from crawler.errors import SieveError
-from crawler.storage.schema import APPLICATION_ID, MIGRATIONS, SEARCH_INDEX_BY_BATCH, SIEVE_TABLES, index_new_articles
+from crawler.storage.schema import APPLICATION_ID, MIGRATIONS, SIEVE_TABLES, index_new_articles
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +135,7 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
-        if schema_version(db) >= SEARCH_INDEX_BY_BATCH:
-            index_new_articles(db)
+        index_new_articles(db)
     except BaseException:
         db.rollback()
         raise

@@ -332,5 +332,3 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v11_search_index_on_text_changes,
     _v12_search_index_by_batch,
 ]
-#: The schema version from which new articles wait for index_new_articles().
-SEARCH_INDEX_BY_BATCH = MIGRATIONS.index(_v12_search_index_by_batch) + 1
