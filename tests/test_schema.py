@@ -18,6 +18,14 @@ FETCH = "INSERT INTO fetches (url, etag, last_modified, body_hash, fetched_at) V
 ARTICLE_URL = "INSERT INTO article_urls (url, article_id, how, seen_at) VALUES (?, ?, 'fetched', '2024-05-01T10:00:00.000Z')"
 
 
+def database_at_version(version: int) -> sqlite_utils.Database:
+    """A database in memory as a Sieve at schema ``version`` left it."""
+    db = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS[:version]:
+        migration(db)
+    db.execute(f"PRAGMA user_version = {version}")
+    return db
+
 
 def test_fresh_database_is_at_the_last_migration(fresh_db):
     assert schema_version(fresh_db.open()) == len(MIGRATIONS)
@@ -25,10 +33,7 @@ def test_fresh_database_is_at_the_last_migration(fresh_db):
 
 
 def test_version_4_database_gets_min_words_8_in_its_scheme():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:4]:
-        migration(db)
-    db.execute("PRAGMA user_version = 4")
+    db = database_at_version(4)
 
     migrate(db)
 
@@ -54,10 +59,7 @@ def test_new_database_says_it_is_sieves_in_its_header(fresh_db):
 
 
 def test_version_7_database_gets_duplicate_rule_columns_and_its_links_are_resemblance():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:7]:
-        migration(db)
-    db.execute("PRAGMA user_version = 7")
+    db = database_at_version(7)
     db.execute(ARTICLE, ["https://example.org/a", "hash-a"])
     db.execute(ARTICLE, ["https://example.org/b", "hash-b"])
     db.execute("UPDATE articles SET duplicate_of = 1 WHERE id = 2")
@@ -69,10 +71,7 @@ def test_version_7_database_gets_duplicate_rule_columns_and_its_links_are_resemb
 
 
 def test_version_8_database_keeps_the_urls_of_its_articles_and_forgets_downloads_that_led_to_none():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:8]:
-        migration(db)
-    db.execute("PRAGMA user_version = 8")
+    db = database_at_version(8)
     db.execute(ARTICLE, ["https://example.org/news/", "hash-a"])
     db.execute("INSERT INTO skipped (url, reason, at) VALUES ('https://example.org/pdf', 'unsupported-type', '2024-05-01')")
     for url in ["https://example.org/news/", "https://example.org/story-2", "https://example.org/pdf"]:
@@ -86,10 +85,7 @@ def test_version_8_database_keeps_the_urls_of_its_articles_and_forgets_downloads
 
 
 def test_version_9_database_gets_sortable_published_its_local_form_and_authors_as_lists():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:9]:
-        migration(db)
-    db.execute("PRAGMA user_version = 9")
+    db = database_at_version(9)
     for n, published in enumerate(["2024-03-10T01:00:00+02:00", "2024-03-10T09:00:00", "2024-03-10", None]):
         db.execute(ARTICLE, [f"https://example.org/{n}", f"hash-{n}"])
         db.execute("UPDATE articles SET published = ?, author = 'A One; B Two', change_seq = ? WHERE id = ?", [published, n + 1, n + 1])
@@ -112,10 +108,7 @@ def fts_segments(db) -> int:
 
 
 def test_version_10_database_keeps_its_search_index_in_step_with_text_changes_only():
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS[:10]:
-        migration(db)
-    db.execute("PRAGMA user_version = 10")
+    db = database_at_version(10)
     db.execute(ARTICLE, ["https://example.org/1", "hash-1"])
 
     migrate(db)
